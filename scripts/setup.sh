@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every Debian package uma needs to build and test, on a bare Debian 12 machine.
+set -euo pipefail
+packages=(
+  g++ cmake ninja-build pkg-config git
+  libpcre2-dev nlohmann-json3-dev libcpp-httplib-dev libedit-dev libncurses-dev libssl-dev
+  libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev clang-format
+  python3 nodejs npm tmux
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
