@@ -1,0 +1,96 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "uma/core/ggml_type.h"
+
+namespace uma {
+
+// A weight matrix as stored in the model file and used in place: `rows` rows of `cols` elements,
+// each row `row_bytes` long. Stacked matrices (MoE experts) are `count` matrices one after another.
+struct Weight {
+    std::string name;
+    GgmlType type = GgmlType::F32;
+    int64_t cols = 0;
+    int64_t rows = 0;
+    int64_t count = 1;
+    size_t row_bytes = 0;
+    const uint8_t* data = nullptr;
+
+    bool present() const { return data != nullptr; }
+    size_t matrix_bytes() const { return row_bytes * static_cast<size_t>(rows); }
+    Weight matrix(int64_t index) const;  // one matrix of a stack
+};
+
+enum class RopeStyle { Normal, NeoX };
+
+struct RopeParams {
+    RopeStyle style = RopeStyle::Normal;
+    int64_t n_rot = 0;  // leading dimensions of each head that are rotated
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;                 // linear scaling: positions multiplied by this
+    const float* freq_factors = nullptr;     // per-pair divisors (llama3 / long-rope), n_rot/2
+    // YaRN
+    float ext_factor = 0.0f;
+    float attn_factor = 1.0f;
+    float beta_fast = 32.0f;
+    float beta_slow = 1.0f;
+    int64_t n_ctx_orig = 0;
+};
+
+// Storage of one layer's keys or values: `n_ctx` rows of `row_elements`, F16 or F32.
+struct KvView {
+    GgmlType type = GgmlType::F16;
+    uint8_t* data = nullptr;
+    size_t row_bytes = 0;
+};
+
+struct AttentionArgs {
+    const float* q = nullptr;  // [n_tokens][n_heads * head_dim]
+    KvView k;                  // rows [n_kv_heads * head_dim] per position
+    KvView v;                  // rows [n_kv_heads * head_dim_v] per position
+    float* out = nullptr;      // [n_tokens][n_heads * head_dim_v]
+    int64_t n_tokens = 0;
+    int64_t n_heads = 0;
+    int64_t n_kv_heads = 0;
+    int64_t head_dim = 0;
+    int64_t head_dim_v = 0;
+    const int32_t* positions = nullptr;  // position of each query token; keys 0..pos are visible
+    float scale = 1.0f;
+    float softcap = 0.0f;        // > 0: scores = softcap * tanh(scores / softcap)
+    int64_t window = 0;          // > 0: only keys with pos - key < window are visible
+};
+
+// The operations a model's forward pass is written against. The CPU backend implements them with
+// SIMD kernels chosen at run time; other backends (CUDA) plug in behind the same interface.
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string describe() const = 0;
+    virtual int threads() const = 0;
+
+    // y[t][r] = sum_c w[r][c] * x[t][c], for t < n_tokens.
+    virtual void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) = 0;
+    // One row of an embedding matrix as floats.
+    virtual void get_row(const Weight& w, int64_t row, float* out) = 0;
+    // y = x / rms(x) * weight (weight may be null), per row of `dim`.
+    virtual void rms_norm(const float* x, const float* weight, int64_t n_rows, int64_t dim,
+                          float eps, float* y) = 0;
+    // Rotates each head of x ([n_tokens][n_heads * head_dim]) in place.
+    virtual void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                      const int32_t* positions, const RopeParams& params) = 0;
+    // out = silu(gate) * up, elementwise over n values.
+    virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+    // Stores rows of keys/values (floats) into cache rows starting at `first_row`.
+    virtual void store_rows(const float* src, int64_t n_rows, int64_t row_elements,
+                            const KvView& dst, int64_t first_row) = 0;
+    // Causal multi-head attention with grouped key/value heads over the cache.
+    virtual void attention(const AttentionArgs& args) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(int n_threads);
+
+}  // namespace uma

@@ -1,0 +1,46 @@
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace uma::cpu {
+
+// A fixed set of worker threads that run one job at a time, the caller's thread taking part.
+// Decode issues many short jobs per token, so workers spin briefly before sleeping: the wake-up
+// latency of a condition variable alone would dominate small matrix products.
+class ThreadPool {
+public:
+    explicit ThreadPool(int n_threads);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return n_threads_; }
+
+    // Calls job(thread_index, n_threads) once on every thread and returns when all are done.
+    void run(const std::function<void(int, int)>& job);
+
+    // Splits [0, n) into chunks of `grain` handed out dynamically; body(begin, end).
+    void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
+
+    static int default_thread_count();
+
+private:
+    void worker_loop(int index);
+
+    int n_threads_;
+    std::vector<std::thread> workers_;
+    const std::function<void(int, int)>* job_ = nullptr;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> pending_{0};
+    std::atomic<bool> stopping_{false};
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable done_;
+};
+
+}  // namespace uma::cpu

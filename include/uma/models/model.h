@@ -1,0 +1,73 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "uma/backends/backend.h"
+#include "uma/core/gguf.h"
+#include "uma/models/kv_cache.h"
+
+namespace uma {
+
+using TokenId = int32_t;
+
+// Hyperparameters of a transformer, read from `<arch>.*` metadata keys.
+struct ModelConfig {
+    std::string architecture;
+    std::string name;
+    int64_t n_embd = 0;
+    int64_t n_layer = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;
+    int64_t head_dim = 0;    // key/query head size
+    int64_t head_dim_v = 0;  // value head size
+    int64_t n_ff = 0;
+    int64_t n_vocab = 0;
+    int64_t n_ctx_train = 0;
+    float norm_eps = 1e-5f;
+    RopeParams rope;
+    // Mixture of experts (0 when dense).
+    int64_t n_expert = 0;
+    int64_t n_expert_used = 0;
+};
+
+// A loaded model: weights in place in the file mapping, and a forward pass over a batch of tokens.
+class Model {
+public:
+    virtual ~Model() = default;
+
+    const ModelConfig& config() const { return config_; }
+    const GgufFile& file() const { return *file_; }
+
+    // Runs `tokens` at positions cache.size() onwards, storing their keys and values in the cache.
+    // Fills `logits` with one row of n_vocab per token when `all_logits`, else the last row only.
+    virtual void forward(std::span<const TokenId> tokens, KvCache& cache, Backend& backend,
+                         std::vector<float>& logits, bool all_logits) = 0;
+
+    KvCache make_cache(int64_t n_ctx, GgmlType type) const;
+    size_t cache_bytes(int64_t n_ctx, GgmlType type) const;
+    // Parameters and bytes of all weights; "active" counts only what one token reads (MoE).
+    int64_t parameter_count() const;
+    int64_t active_parameter_count() const;
+    size_t weight_bytes() const;
+    size_t active_weight_bytes() const;
+
+protected:
+    Model(std::unique_ptr<GgufFile> file, ModelConfig config)
+        : file_(std::move(file)), config_(std::move(config)) {}
+    virtual std::vector<KvCache::LayerShape> cache_shape() const;
+    // Fraction of expert tensors one token reads (n_expert_used / n_expert); 1 for dense models.
+    virtual double expert_fraction() const;
+
+    std::unique_ptr<GgufFile> file_;
+    ModelConfig config_;
+};
+
+// Opens a GGUF file and builds the model for its architecture; fails with a clear error for an
+// architecture uma does not know (listing those it does).
+std::unique_ptr<Model> load_model(const std::string& path);
+std::vector<std::string> supported_architectures();
+
+}  // namespace uma

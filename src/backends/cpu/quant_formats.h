@@ -1,0 +1,47 @@
+#pragma once
+// Private interface between the format implementations (one file per family) and the public
+// dispatch in quant_dispatch.cpp. Tests include it to reach the per-level SIMD kernels.
+#include <cstdint>
+
+#include "uma/backends/cpu/quant.h"
+#include "uma/core/ggml_type.h"
+
+namespace uma::cpu::detail {
+
+// What one format provides in plain scalar C++.
+struct FormatOps {
+    void (*dequantize)(const void* src, float* dst, int64_t n);
+    void (*quantize)(const float* src, void* dst, int64_t n);
+    VecDotFn vec_dot;          // reference dot with an activation row; nullptr if not a weight type
+    GgmlType activation_type;  // the format vec_dot expects for its activation row
+};
+
+// Each family answers for its own types and returns nullptr for the others.
+const FormatOps* float_format_ops(GgmlType type);   // F32, F16, BF16
+const FormatOps* legacy_format_ops(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0
+const FormatOps* kquant_format_ops(GgmlType type);  // Q2_K .. Q6_K, Q8_K
+const FormatOps* iq4_format_ops(GgmlType type);     // IQ4_NL, IQ4_XS
+
+enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2 };
+
+const char* simd_level_name(SimdLevel level);
+// What the CPU (and the build) can run, ignoring UMA_SIMD.
+SimdLevel cpu_simd_level();
+// The level the dispatcher uses: cpu_simd_level() capped by UMA_SIMD (scalar|avx2|avx512).
+SimdLevel active_simd_level();
+
+// The kernels written for exactly one instruction set; nullptr where that set has no kernel for
+// the type (or the build is not for x86-64). Call them only when cpu_simd_level() allows.
+VecDotFn vec_dot_avx2(GgmlType weight_type);
+VecDotFn vec_dot_avx512(GgmlType weight_type);
+
+// The AVX2 kernels by family (quant_float_avx2.cpp, quant_legacy_avx2.cpp,
+// quant_kquants_avx2.cpp), combined by vec_dot_avx2.
+VecDotFn float_vec_dot_avx2(GgmlType weight_type);
+VecDotFn legacy_vec_dot_avx2(GgmlType weight_type);
+VecDotFn kquant_vec_dot_avx2(GgmlType weight_type);
+
+// The fastest kernel at or below `level`, falling back to the scalar reference.
+VecDotFn vec_dot_for_level(GgmlType weight_type, SimdLevel level);
+
+}  // namespace uma::cpu::detail

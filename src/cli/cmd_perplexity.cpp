@@ -1,0 +1,35 @@
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "args.h"
+#include "commands.h"
+#include "uma/core/error.h"
+#include "uma/runtime/loaded_model.h"
+#include "uma/runtime/perplexity.h"
+
+namespace uma::cli {
+
+int cmd_perplexity(int argc, char** argv) {
+    Args args(argc, argv, 2, {}, {"--ctx", "--threads"});
+    if (args.positional().size() != 2)
+        throw Error("usage: uma perplexity MODEL TEXTFILE [-c CHUNK] [-t THREADS]");
+    std::ifstream in(args.positional()[1], std::ios::binary);
+    if (!in) throw Error("cannot read text file '" + args.positional()[1] + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto m = LoadedModel::load(args.positional()[0], static_cast<int>(args.get_int("--threads", 0)));
+    const int64_t chunk = args.get_int("--ctx", 512);
+    std::fprintf(stderr, "perplexity: chunks of %lld tokens, %s\n", static_cast<long long>(chunk),
+                 m.backend->describe().c_str());
+    const auto result = compute_perplexity(
+        *m.model, *m.tokenizer, *m.backend, text.str(), chunk, [](int64_t index, double ppl) {
+            std::fprintf(stderr, "[%lld] %.4f\n", static_cast<long long>(index + 1), ppl);
+        });
+    std::printf("Final estimate: PPL = %.4f over %lld chunks (%lld predictions)\n",
+                result.perplexity, static_cast<long long>(result.chunks),
+                static_cast<long long>(result.predictions));
+    return 0;
+}
+
+}  // namespace uma::cli

@@ -1,0 +1,56 @@
+#include "uma/models/kv_cache.h"
+
+#include <string>
+
+#include "uma/core/error.h"
+
+namespace uma {
+
+KvCache::KvCache(const std::vector<LayerShape>& layers, int64_t n_ctx, GgmlType type)
+    : n_ctx_(n_ctx), type_(type) {
+    if (type != GgmlType::F16 && type != GgmlType::F32)
+        throw Error("KV cache type " + std::string(type_name(type)) +
+                    " is not supported (use f16 or f32)");
+    if (n_ctx <= 0) throw Error("context size must be positive");
+    layers_.resize(layers.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+        Layer& l = layers_[i];
+        l.k_row_bytes = row_size(type, layers[i].k_row_elements);
+        l.v_row_bytes = row_size(type, layers[i].v_row_elements);
+        l.k.resize(l.k_row_bytes * static_cast<size_t>(n_ctx));
+        l.v.resize(l.v_row_bytes * static_cast<size_t>(n_ctx));
+    }
+}
+
+void KvCache::set_size(int64_t n) {
+    if (n < 0 || n > n_ctx_)
+        throw Error("KV cache position " + std::to_string(n) + " is outside the context of " +
+                    std::to_string(n_ctx_) + " tokens");
+    size_ = n;
+}
+
+KvView KvCache::keys(int64_t layer) {
+    Layer& l = layers_.at(static_cast<size_t>(layer));
+    return {type_, l.k.data(), l.k_row_bytes};
+}
+
+KvView KvCache::values(int64_t layer) {
+    Layer& l = layers_.at(static_cast<size_t>(layer));
+    return {type_, l.v.data(), l.v_row_bytes};
+}
+
+size_t KvCache::bytes() const {
+    size_t total = 0;
+    for (const auto& l : layers_) total += l.k.size() + l.v.size();
+    return total;
+}
+
+size_t KvCache::bytes_needed(const std::vector<LayerShape>& layers, int64_t n_ctx, GgmlType type) {
+    size_t total = 0;
+    for (const auto& l : layers)
+        total += (row_size(type, l.k_row_elements) + row_size(type, l.v_row_elements)) *
+                 static_cast<size_t>(n_ctx);
+    return total;
+}
+
+}  // namespace uma

@@ -1,0 +1,170 @@
+// Logits of every tiny model in ../shared/golden/logits against both oracles (a reference
+// implementation and an exact float64 computation), within the tolerances its README states.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_data.h"
+#include "uma/models/model.h"
+#include "uma/runtime/loaded_model.h"
+#include "uma/runtime/session.h"
+#include "uma/sampling/sampler.h"
+
+namespace uma {
+namespace {
+
+struct Tolerance {
+    double exact;
+    double ref;
+};
+
+// Tolerances from golden/logits/README.md. uma quantizes activations to 8 bits for quantized
+// weights, so quantized models get the "8-bit activations" row.
+Tolerance tolerance_for(const nlohmann::json& tensor_types) {
+    bool bf16 = false, quantized = false;
+    for (const auto& [type, count] : tensor_types.items()) {
+        if (type == "BF16") bf16 = true;
+        else if (type != "F32" && type != "F16") quantized = true;
+    }
+    if (quantized) return {4e-2, 4e-2};
+    if (bf16) return {1e-2, 1e-2};
+    return {1e-3, 1e-3};
+}
+
+std::vector<float> read_f32(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    in.seekg(0, std::ios::end);
+    std::vector<float> v(static_cast<size_t>(in.tellg()) / 4);
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+    return v;
+}
+
+struct Comparison {
+    double rel_max_err;
+    double argmax_agree;
+};
+
+Comparison compare(const std::vector<float>& ours, const std::vector<float>& oracle, int64_t vocab) {
+    double max_abs = 0, max_err = 0;
+    for (size_t i = 0; i < oracle.size(); ++i) {
+        max_abs = std::max(max_abs, double(std::abs(oracle[i])));
+        max_err = std::max(max_err, double(std::abs(ours[i] - oracle[i])));
+    }
+    const size_t rows = oracle.size() / static_cast<size_t>(vocab);
+    size_t agree = 0;
+    for (size_t r = 0; r < rows; ++r) {
+        std::span<const float> a(ours.data() + r * vocab, vocab), b(oracle.data() + r * vocab, vocab);
+        agree += argmax(a) == argmax(b);
+    }
+    return {max_err / max_abs, double(agree) / double(rows)};
+}
+
+nlohmann::json manifest() {
+    std::ifstream in(test::data_path("golden/logits/MANIFEST.json"));
+    return nlohmann::json::parse(in);
+}
+
+// The manifest names MoE cases "llama (mixture of experts)"; those count as supported only once
+// the registry lists that exact description.
+bool supported(const std::string& architecture) {
+    const auto archs = supported_architectures();
+    return std::find(archs.begin(), archs.end(), architecture) != archs.end();
+}
+
+TEST(GoldenLogits, EveryCaseOfASupportedArchitectureMatchesBothOracles) {
+    const auto dir = test::data_dir() / "golden/logits";
+    int checked = 0;
+    const nlohmann::json cases = manifest()["cases"];
+    for (const auto& c : cases) {
+        if (!supported(c["architecture"].get<std::string>())) continue;
+        const std::string model_path = (dir / c["model"].get<std::string>()).lexically_normal();
+        auto m = LoadedModel::load(model_path, 2);
+        SCOPED_TRACE(c["model"].get<std::string>());
+        const auto ids = c["prompt_ids"].get<std::vector<TokenId>>();
+        const int64_t vocab = c["n_vocab"].get<int64_t>();
+        // The tokenizer must produce the reference's prompt ids.
+        const auto encoded = m.tokenizer->encode(c["prompt"].get<std::string>(), true, false);
+        EXPECT_EQ(encoded, ids);
+
+        Session session(*m.model, *m.tokenizer, *m.backend, 128);
+        const std::vector<float> logits = session.feed_all_logits(ids);
+        ASSERT_EQ(logits.size(), ids.size() * static_cast<size_t>(vocab));
+        const Tolerance tol = tolerance_for(c["tensor_types"]);
+
+        const auto ref = read_f32(dir / c["logits_ref"].get<std::string>());
+        ASSERT_EQ(ref.size(), logits.size());
+        const Comparison vs_ref = compare(logits, ref, vocab);
+        EXPECT_LE(vs_ref.rel_max_err, tol.ref) << "vs reference";
+        EXPECT_GE(vs_ref.argmax_agree, 0.9) << "vs reference";
+        if (!c["logits_exact"].is_null()) {
+            const auto exact = read_f32(dir / c["logits_exact"].get<std::string>());
+            const Comparison vs_exact = compare(logits, exact, vocab);
+            EXPECT_LE(vs_exact.rel_max_err, tol.exact) << "vs exact";
+            EXPECT_GE(vs_exact.argmax_agree, 0.9) << "vs exact";
+        }
+        ++checked;
+    }
+    EXPECT_GE(checked, 19);  // every llama and qwen2 case
+}
+
+TEST(GoldenLogits, StoriesGreedyContinuationIsIdenticalToTheReferences) {
+    auto m = LoadedModel::load(test::data_path("models/stories260K.gguf").string(), 2);
+    // From ../shared/README.md: "Once upon a time", 80 tokens including the prompt.
+    const std::vector<TokenId> expected = {
+        403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
+        401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385,
+        328, 432, 358, 394, 261, 370, 432, 352, 266, 268, 388, 426, 338, 391, 266, 267,
+        337, 335, 312, 432, 398, 312, 286, 267, 414, 270, 333, 415, 426, 13,  438, 310,
+        439, 419, 357, 336, 432, 313, 438, 310, 432, 278, 316, 439, 419, 298, 414, 267};
+    auto prompt = m.tokenizer->encode("Once upon a time", true, false);
+    ASSERT_EQ(prompt, (std::vector<TokenId>{1, 403, 407, 261, 378}));
+    Session session(*m.model, *m.tokenizer, *m.backend, 256);
+    std::vector<TokenId> out(prompt.begin() + 1, prompt.end());
+    std::span<const float> logits = session.feed(prompt);
+    while (out.size() < expected.size()) {
+        const TokenId next = argmax(logits);
+        out.push_back(next);
+        logits = session.feed(std::span<const TokenId>(&next, 1));
+    }
+    EXPECT_EQ(out, expected);
+
+    std::string text;
+    for (size_t i = 0; i < out.size(); ++i) text += m.tokenizer->token_to_piece(out[i]);
+    EXPECT_EQ(text,
+              " Once upon a time, there was a little girl named Lily. She loved to play outside in "
+              "the park. One day, she saw a big, red ball. She wanted to play with it, but it was "
+              "too high.\nLily's mom said, \"Lily, let's go to");
+}
+
+TEST(GoldenLogits, GreedyContinuationsOfF32ModelsMatchTheReference) {
+    const auto dir = test::data_dir() / "golden/logits";
+    const nlohmann::json cases = manifest()["cases"];
+    int checked = 0;
+    for (const auto& c : cases) {
+        const auto types = c["tensor_types"];
+        if (types.size() != 1 || !types.contains("F32")) continue;
+        if (!supported(c["architecture"].get<std::string>())) continue;
+        auto m = LoadedModel::load((dir / c["model"].get<std::string>()).lexically_normal(), 2);
+        SCOPED_TRACE(c["model"].get<std::string>());
+        const auto ids = c["prompt_ids"].get<std::vector<TokenId>>();
+        const auto expected = c["greedy_ref_ids"].get<std::vector<TokenId>>();
+        Session session(*m.model, *m.tokenizer, *m.backend, 128);
+        std::span<const float> logits = session.feed(ids);
+        std::vector<TokenId> out;
+        while (out.size() < expected.size()) {
+            out.push_back(argmax(logits));
+            logits = session.feed(std::span<const TokenId>(&out.back(), 1));
+        }
+        EXPECT_EQ(out, expected);
+        ++checked;
+    }
+    EXPECT_GE(checked, 3);  // tiny-llama-F32, tiny-qwen2-F32, stories260K
+}
+
+}  // namespace
+}  // namespace uma
