@@ -2,7 +2,7 @@
 # Installs every Debian package uma needs to build and test, on a bare Debian 12 machine.
 set -euo pipefail
 packages=(
-  g++ cmake ninja-build pkg-config git
+  g++ cmake ninja-build pkg-config git ccache
   libpcre2-dev nlohmann-json3-dev libcpp-httplib-dev libedit-dev libncurses-dev libssl-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format

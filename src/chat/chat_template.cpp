@@ -50,7 +50,8 @@ constexpr std::string_view kFallbackTemplate =
     "{%- endif -%}\n"
     "{%- for call in message['tool_calls'] or [] -%}\n"
     "{%- set fn = call['function'] if call['function'] is defined else call -%}\n"
-    "{%- set args = fn['arguments'] if fn['arguments'] is string else fn['arguments'] | tojson -%}\n"
+    "{%- set args = fn['arguments'] if fn['arguments'] is string else fn['arguments'] | tojson "
+    "-%}\n"
     "{{- ('\\n' if (message['content'] or not loop.first) else '') ~ '<tool_call>\\n{\"name\": ' ~ "
     "fn['name'] | tojson ~ ', \"arguments\": ' ~ args ~ '}\\n</tool_call>' -}}\n"
     "{%- endfor -%}\n"
@@ -62,6 +63,8 @@ constexpr std::string_view kFallbackTemplate =
 
 }  // namespace
 
-std::string fallback_chat_template() { return std::string(kFallbackTemplate); }
+std::string fallback_chat_template() {
+    return std::string(kFallbackTemplate);
+}
 
 }  // namespace uma

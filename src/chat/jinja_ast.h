@@ -66,9 +66,9 @@ enum class StmtKind {
     FilterBlock,  // {% filter expr %}body{% endfilter %}
     Break,
     Continue,
-    Do,    // {% do expr %}
-    With,  // {% with assigns %}body{% endwith %}
-    Scope, // {% generation %} / {% block %}: body rendered in place
+    Do,     // {% do expr %}
+    With,   // {% with assigns %}body{% endwith %}
+    Scope,  // {% generation %} / {% block %}: body rendered in place
 };
 
 struct Stmt;

@@ -27,12 +27,14 @@ bool in_list(const std::string& name, std::initializer_list<std::string_view> na
 }
 
 bool is_string_method(const std::string& n) {
-    return in_list(n, {"strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith",
-                       "endswith", "upper", "lower", "title", "capitalize", "replace", "find",
-                       "rfind", "index", "rindex", "count", "join", "format", "isdigit", "isalpha",
-                       "isalnum", "isspace", "islower", "isupper", "isnumeric", "isdecimal",
-                       "casefold", "swapcase", "zfill", "center", "ljust", "rjust", "partition",
-                       "rpartition", "removeprefix", "removesuffix"});
+    return in_list(
+        n, {"strip",        "lstrip",      "rstrip",    "split",     "rsplit",    "splitlines",
+            "startswith",   "endswith",    "upper",     "lower",     "title",     "capitalize",
+            "replace",      "find",        "rfind",     "index",     "rindex",    "count",
+            "join",         "format",      "isdigit",   "isalpha",   "isalnum",   "isspace",
+            "islower",      "isupper",     "isnumeric", "isdecimal", "casefold",  "swapcase",
+            "zfill",        "center",      "ljust",     "rjust",     "partition", "rpartition",
+            "removeprefix", "removesuffix"});
 }
 bool is_list_method(const std::string& n, bool tuple) {
     if (in_list(n, {"index", "count"})) return true;
@@ -40,8 +42,8 @@ bool is_list_method(const std::string& n, bool tuple) {
                                  "remove", "clear"});
 }
 bool is_dict_method(const std::string& n) {
-    return in_list(n, {"items", "keys", "values", "get", "pop", "update", "copy", "setdefault",
-                       "clear"});
+    return in_list(
+        n, {"items", "keys", "values", "get", "pop", "update", "copy", "setdefault", "clear"});
 }
 
 void slice_indices(int64_t len, const Value& start, const Value& stop, const Value& step,
@@ -88,7 +90,8 @@ bool prefix_match(const std::string& s, const Value& arg, bool suffix) {
     auto one = [&](const Value& p) {
         const std::string x = need_string(p, suffix ? "endswith arg" : "startswith arg");
         if (x.size() > s.size()) return false;
-        return suffix ? s.compare(s.size() - x.size(), x.size(), x) == 0 : s.compare(0, x.size(), x) == 0;
+        return suffix ? s.compare(s.size() - x.size(), x.size(), x) == 0
+                      : s.compare(0, x.size(), x) == 0;
     };
     if (arg.is_list() && arg.as_list()->tuple) {
         for (const Value& p : arg.as_list()->items) {
@@ -131,7 +134,8 @@ Value string_method(Runtime& rt, const std::string& s, const std::string& name, 
     };
     if (name == "strip" || name == "lstrip" || name == "rstrip") {
         const auto chars = opt_str(0, "chars");
-        return rt.new_string(py_strip(s, chars ? &*chars : nullptr, name != "rstrip", name != "lstrip"));
+        return rt.new_string(
+            py_strip(s, chars ? &*chars : nullptr, name != "rstrip", name != "lstrip"));
     }
     if (name == "split" || name == "rsplit") {
         const auto sep = opt_str(0, "sep");
@@ -146,11 +150,13 @@ Value string_method(Runtime& rt, const std::string& s, const std::string& name, 
     }
     if (name == "splitlines") {
         std::vector<Value> items;
-        for (auto& p : py_splitlines(s, truthy(args.get(0, "keepends")))) items.push_back(Value::string(std::move(p)));
+        for (auto& p : py_splitlines(s, truthy(args.get(0, "keepends"))))
+            items.push_back(Value::string(std::move(p)));
         return rt.make_list(std::move(items));
     }
     if (name == "startswith" || name == "endswith") {
-        return Value::boolean(prefix_match(s, args.get(0, name == "startswith" ? "prefix" : "suffix"), name == "endswith"));
+        return Value::boolean(prefix_match(
+            s, args.get(0, name == "startswith" ? "prefix" : "suffix"), name == "endswith"));
     }
     if (name == "upper") return rt.new_string(py_upper(s));
     if (name == "lower" || name == "casefold") return rt.new_string(py_lower(s));
@@ -180,11 +186,15 @@ Value string_method(Runtime& rt, const std::string& s, const std::string& name, 
         for (size_t p = s.find(sub); p != std::string::npos; p = s.find(sub, p + sub.size())) ++n;
         return Value::integer(n);
     }
-    if (name == "join") return rt.new_string(join_strings(rt, s, iterate(rt, args.get(0, "iterable"))));
+    if (name == "join")
+        return rt.new_string(join_strings(rt, s, iterate(rt, args.get(0, "iterable"))));
     if (name == "format") return rt.new_string(str_format(rt, s, args));
-    if (name == "isdigit" || name == "isnumeric" || name == "isdecimal") return Value::boolean(all_cps(s, cp_isdigit));
+    if (name == "isdigit" || name == "isnumeric" || name == "isdecimal")
+        return Value::boolean(all_cps(s, cp_isdigit));
     if (name == "isalpha") return Value::boolean(all_cps(s, cp_isalpha));
-    if (name == "isalnum") return Value::boolean(all_cps(s, [](char32_t c) { return cp_isalpha(c) || cp_isdigit(c); }));
+    if (name == "isalnum")
+        return Value::boolean(
+            all_cps(s, [](char32_t c) { return cp_isalpha(c) || cp_isdigit(c); }));
     if (name == "isspace") return Value::boolean(all_cps(s, py_isspace));
     if (name == "islower" || name == "isupper") {
         const std::u32string u = decode_utf8(s);
@@ -204,7 +214,8 @@ Value string_method(Runtime& rt, const std::string& s, const std::string& name, 
         if (width <= len) return Value::string(s);
         rt.check_string(static_cast<size_t>(width));
         const size_t sign = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-        return rt.new_string(s.substr(0, sign) + std::string(static_cast<size_t>(width - len), '0') + s.substr(sign));
+        return rt.new_string(s.substr(0, sign) +
+                             std::string(static_cast<size_t>(width - len), '0') + s.substr(sign));
     }
     if (name == "center") return rt.new_string(justify(rt, s, args, '^'));
     if (name == "ljust") return rt.new_string(justify(rt, s, args, '<'));
@@ -215,18 +226,22 @@ Value string_method(Runtime& rt, const std::string& s, const std::string& name, 
         const size_t at = name == "partition" ? s.find(sep) : s.rfind(sep);
         std::vector<Value> parts;
         if (at == std::string::npos) {
-            parts = name == "partition"
-                        ? std::vector<Value>{Value::string(s), Value::string(""), Value::string("")}
-                        : std::vector<Value>{Value::string(""), Value::string(""), Value::string(s)};
+            parts =
+                name == "partition"
+                    ? std::vector<Value>{Value::string(s), Value::string(""), Value::string("")}
+                    : std::vector<Value>{Value::string(""), Value::string(""), Value::string(s)};
         } else {
-            parts = {Value::string(s.substr(0, at)), Value::string(sep), Value::string(s.substr(at + sep.size()))};
+            parts = {Value::string(s.substr(0, at)), Value::string(sep),
+                     Value::string(s.substr(at + sep.size()))};
         }
         return rt.make_list(std::move(parts), true);
     }
     if (name == "removeprefix" || name == "removesuffix") {
         const std::string x = need_string(args.get(0, "affix"), "argument");
-        if (name == "removeprefix" && s.compare(0, x.size(), x) == 0) return Value::string(s.substr(x.size()));
-        if (name == "removesuffix" && x.size() <= s.size() && s.compare(s.size() - x.size(), x.size(), x) == 0)
+        if (name == "removeprefix" && s.compare(0, x.size(), x) == 0)
+            return Value::string(s.substr(x.size()));
+        if (name == "removesuffix" && x.size() <= s.size() &&
+            s.compare(s.size() - x.size(), x.size(), x) == 0)
             return Value::string(s.substr(0, s.size() - x.size()));
         return Value::string(s);
     }
@@ -343,7 +358,8 @@ Value dict_method(Runtime& rt, DictObj& d, const std::string& name, const Args& 
     }
     if (name == "get") {
         const int64_t i = d.find(args.get(0, "key"));
-        return i >= 0 ? d.entries[static_cast<size_t>(i)].second : args.get(1, "default", Value::none());
+        return i >= 0 ? d.entries[static_cast<size_t>(i)].second
+                      : args.get(1, "default", Value::none());
     }
     if (name == "pop") {
         const Value key = args.get(0, "key");
@@ -401,9 +417,10 @@ Value loop_method(LoopObj& l, const std::string& name, const Args& args) {
         return args.pos[l.index0 % args.pos.size()];
     }
     if (name == "changed") {
-        const bool changed = !l.has_changed || l.last_changed.size() != args.pos.size() ||
-                             !std::equal(args.pos.begin(), args.pos.end(), l.last_changed.begin(),
-                                         [](const Value& a, const Value& b) { return equals(a, b); });
+        const bool changed =
+            !l.has_changed || l.last_changed.size() != args.pos.size() ||
+            !std::equal(args.pos.begin(), args.pos.end(), l.last_changed.begin(),
+                        [](const Value& a, const Value& b) { return equals(a, b); });
         l.last_changed = args.pos;
         l.has_changed = true;
         return Value::boolean(changed);
@@ -424,10 +441,12 @@ Value loop_attr(const LoopObj& l, const std::string& name) {
     if (name == "depth") return Value::integer(l.depth);
     if (name == "depth0") return Value::integer(l.depth - 1);
     if (name == "previtem") {
-        return i > 0 ? l.items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item");
+        return i > 0 ? l.items[static_cast<size_t>(i - 1)]
+                     : Value::undefined("there is no previous item");
     }
     if (name == "nextitem") {
-        return i + 1 < len ? l.items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item");
+        return i + 1 < len ? l.items[static_cast<size_t>(i + 1)]
+                           : Value::undefined("there is no next item");
     }
     return Value::undefined("'LoopContext object' has no attribute '" + name + "'");
 }
@@ -436,11 +455,16 @@ Value loop_attr(const LoopObj& l, const std::string& name) {
 
 bool has_method(const Value& self, const std::string& name) {
     switch (self.kind()) {
-        case Kind::String: return is_string_method(name);
-        case Kind::List: return is_list_method(name, self.as_list()->tuple);
-        case Kind::Dict: return is_dict_method(name);
-        case Kind::Loop: return name == "cycle" || name == "changed";
-        default: return false;
+        case Kind::String:
+            return is_string_method(name);
+        case Kind::List:
+            return is_list_method(name, self.as_list()->tuple);
+        case Kind::Dict:
+            return is_dict_method(name);
+        case Kind::Loop:
+            return name == "cycle" || name == "changed";
+        default:
+            return false;
     }
 }
 
@@ -450,10 +474,14 @@ Value call_method(Runtime& rt, const Value& self, const std::string& name, const
         case Kind::String:
             if (self.is_markup()) return markup_method(rt, self, name, args);
             return string_method(rt, self.str(), name, args);
-        case Kind::List: return list_method(rt, *self.as_list(), name, args);
-        case Kind::Dict: return dict_method(rt, *self.as_dict(), name, args);
-        case Kind::Loop: return loop_method(*self.as_loop(), name, args);
-        default: fail(std::string("'") + type_name(self) + "' object has no attribute '" + name + "'");
+        case Kind::List:
+            return list_method(rt, *self.as_list(), name, args);
+        case Kind::Dict:
+            return dict_method(rt, *self.as_dict(), name, args);
+        case Kind::Loop:
+            return loop_method(*self.as_loop(), name, args);
+        default:
+            fail(std::string("'") + type_name(self) + "' object has no attribute '" + name + "'");
     }
 }
 
@@ -464,9 +492,12 @@ Value get_attr(Runtime& rt, const Value& obj, const std::string& name) {
         case Kind::Namespace:
             if (const Value* v = obj.as_dict()->get(name)) return *v;
             break;
-        case Kind::Loop: return loop_attr(*obj.as_loop(), name);
-        case Kind::Undefined: return Value::undefined(obj.hint());
-        default: break;
+        case Kind::Loop:
+            return loop_attr(*obj.as_loop(), name);
+        case Kind::Undefined:
+            return Value::undefined(obj.hint());
+        default:
+            break;
     }
     return Value::undefined(std::string("'") + (obj.is_namespace() ? "Namespace" : type_name(obj)) +
                             " object' has no attribute '" + name + "'");
@@ -484,7 +515,8 @@ Value get_item(Runtime& rt, const Value& obj, const Value& key) {
                 const auto& items = obj.as_list()->items;
                 int64_t i = key.as_int();
                 if (i < 0) i += static_cast<int64_t>(items.size());
-                if (i >= 0 && i < static_cast<int64_t>(items.size())) return items[static_cast<size_t>(i)];
+                if (i >= 0 && i < static_cast<int64_t>(items.size()))
+                    return items[static_cast<size_t>(i)];
                 return Value::undefined("list index out of range");
             }
             break;
@@ -501,14 +533,18 @@ Value get_item(Runtime& rt, const Value& obj, const Value& key) {
                 return Value::undefined("string index out of range");
             }
             break;
-        case Kind::Undefined: return Value::undefined(obj.hint());
-        default: break;
+        case Kind::Undefined:
+            return Value::undefined(obj.hint());
+        default:
+            break;
     }
     if (key.is_string()) return get_attr(rt, obj, key.str());
-    return Value::undefined(std::string("'") + type_name(obj) + " object' has no element " + repr(key));
+    return Value::undefined(std::string("'") + type_name(obj) + " object' has no element " +
+                            repr(key));
 }
 
-Value slice(Runtime& rt, const Value& obj, const Value& start, const Value& stop, const Value& step) {
+Value slice(Runtime& rt, const Value& obj, const Value& start, const Value& stop,
+            const Value& step) {
     if (obj.is_list()) {
         const auto& items = obj.as_list()->items;
         int64_t s, st, count;
@@ -526,7 +562,9 @@ Value slice(Runtime& rt, const Value& obj, const Value& start, const Value& stop
         for (int64_t k = 0; k < count; ++k) out.push_back(u[static_cast<size_t>(s + k * st)]);
         return rt.new_string(encode_utf8(out));
     }
-    return Value::undefined(obj.is_undefined() ? obj.hint() : std::string("'") + type_name(obj) + "' object is not subscriptable");
+    return Value::undefined(obj.is_undefined() ? obj.hint()
+                                               : std::string("'") + type_name(obj) +
+                                                     "' object is not subscriptable");
 }
 
 // ---------------------------------------------------------------- globals
@@ -545,14 +583,18 @@ Value g_range(Runtime& rt, const Args& args) {
         fail("range expected 1 to 3 arguments, got " + std::to_string(args.pos.size()));
     }
     if (step == 0) fail("range() arg 3 must not be zero");
-    const __int128 span = step > 0 ? static_cast<__int128>(stop) - start : static_cast<__int128>(start) - stop;
-    const __int128 count = span <= 0 ? 0 : (span + (step > 0 ? step : -static_cast<__int128>(step)) - 1) /
-                                               (step > 0 ? step : -static_cast<__int128>(step));
+    const __int128 span =
+        step > 0 ? static_cast<__int128>(stop) - start : static_cast<__int128>(start) - stop;
+    const __int128 count = span <= 0
+                               ? 0
+                               : (span + (step > 0 ? step : -static_cast<__int128>(step)) - 1) /
+                                     (step > 0 ? step : -static_cast<__int128>(step));
     if (count > rt.limits().max_range)
         fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" +
              std::to_string(rt.limits().max_range) + ").");
     std::vector<Value> out;
-    for (__int128 k = 0; k < count; ++k) out.push_back(Value::integer(static_cast<int64_t>(start + k * step)));
+    for (__int128 k = 0; k < count; ++k)
+        out.push_back(Value::integer(static_cast<int64_t>(start + k * step)));
     return rt.make_list(std::move(out));
 }
 

@@ -14,7 +14,7 @@ enum class Flow { Normal, Break, Continue };
 using FramePtr = std::shared_ptr<Frame>;
 
 class Interpreter {
-public:
+  public:
     Interpreter(Runtime& rt, size_t max_stack_bytes) : rt_(rt), max_stack_(max_stack_bytes) {}
 
     std::string render(const Program& prog, const Value& context) {
@@ -36,17 +36,19 @@ public:
         return out;
     }
 
-private:
+  private:
     // ------------------------------------------------------------ helpers
     void guard() {
         rt_.charge();
         const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-        if (stack_base_ > here && stack_base_ - here > max_stack_) fail("template recursion too deep");
+        if (stack_base_ > here && stack_base_ - here > max_stack_)
+            fail("template recursion too deep");
     }
 
     void emit(const std::string& s) {
         out_->append(s);
-        if (out_->size() > rt_.limits().max_string_bytes) fail("rendered output exceeds the size limit");
+        if (out_->size() > rt_.limits().max_string_bytes)
+            fail("rendered output exceeds the size limit");
     }
 
     [[noreturn]] static void rethrow_at(SourcePos pos, const RuntimeError& e) {
@@ -92,8 +94,12 @@ private:
 
     Flow exec_inner(const Stmt& s, const FramePtr& frame) {
         switch (s.kind) {
-            case StmtKind::Text: emit(s.text); return Flow::Normal;
-            case StmtKind::Output: emit(to_str(eval(*s.expr, *frame))); return Flow::Normal;
+            case StmtKind::Text:
+                emit(s.text);
+                return Flow::Normal;
+            case StmtKind::Output:
+                emit(to_str(eval(*s.expr, *frame)));
+                return Flow::Normal;
             case StmtKind::If:
                 for (const auto& [cond, body] : s.branches) {
                     if (truthy(eval(*cond, *frame))) return exec_body(body, frame);
@@ -104,7 +110,9 @@ private:
                 run_for(s, iterate(rt_, iterable), 1, frame);
                 return Flow::Normal;
             }
-            case StmtKind::Set: assign(s, eval(*s.expr, *frame), *frame); return Flow::Normal;
+            case StmtKind::Set:
+                assign(s, eval(*s.expr, *frame), *frame);
+                return Flow::Normal;
             case StmtKind::SetBlock: {
                 Value v = rt_.new_string(capture(s.body, frame));
                 if (s.expr) v = with_placeholder(std::move(v), *s.expr, *frame);
@@ -125,18 +133,24 @@ private:
                 emit(to_str(with_placeholder(std::move(body), *s.expr, *frame)));
                 return Flow::Normal;
             }
-            case StmtKind::Break: return Flow::Break;
-            case StmtKind::Continue: return Flow::Continue;
-            case StmtKind::Do: eval(*s.expr, *frame); return Flow::Normal;
+            case StmtKind::Break:
+                return Flow::Break;
+            case StmtKind::Continue:
+                return Flow::Continue;
+            case StmtKind::Do:
+                eval(*s.expr, *frame);
+                return Flow::Normal;
             case StmtKind::With: {
                 auto inner = std::make_shared<Frame>();
                 inner->parent = frame;
                 std::vector<Value> values;
                 for (const auto& [name, e] : s.assigns) values.push_back(eval(*e, *frame));
-                for (size_t i = 0; i < values.size(); ++i) inner->set(s.assigns[i].first, values[i]);
+                for (size_t i = 0; i < values.size(); ++i)
+                    inner->set(s.assigns[i].first, values[i]);
                 return exec_body(s.body, inner);
             }
-            case StmtKind::Scope: return exec_body(s.body, frame);
+            case StmtKind::Scope:
+                return exec_body(s.body, frame);
         }
         return Flow::Normal;
     }
@@ -158,8 +172,8 @@ private:
         if (items.size() != names.size()) {
             if (items.size() > names.size())
                 fail("too many values to unpack (expected " + std::to_string(names.size()) + ")");
-            fail("not enough values to unpack (expected " + std::to_string(names.size()) + ", got " +
-                 std::to_string(items.size()) + ")");
+            fail("not enough values to unpack (expected " + std::to_string(names.size()) +
+                 ", got " + std::to_string(items.size()) + ")");
         }
         for (size_t i = 0; i < names.size(); ++i) frame.set(names[i], items[i]);
     }
@@ -238,7 +252,8 @@ private:
         for (const auto& [k, v] : e.kwargs) a.kw.emplace_back(k, eval(*v, frame));
         if (e.dyn_kwargs) {
             const Value d = eval(*e.dyn_kwargs, frame);
-            if (!d.is_dict()) fail("argument after ** must be a mapping, not " + std::string(type_name(d)));
+            if (!d.is_dict())
+                fail("argument after ** must be a mapping, not " + std::string(type_name(d)));
             for (const auto& [k, v] : d.as_dict()->entries) {
                 if (!k.is_string()) fail("keywords must be strings");
                 a.kw.emplace_back(k.str(), v);
@@ -266,21 +281,27 @@ private:
         if (fn.is_func()) {
             const FuncObj* f = fn.as_func();
             switch (f->type) {
-                case FuncObj::Type::Builtin: return f->fn(rt_, args);
-                case FuncObj::Type::Method: return call_method(rt_, f->self, f->name, args);
-                case FuncObj::Type::Macro: return call_macro(*f, args, caller);
+                case FuncObj::Type::Builtin:
+                    return f->fn(rt_, args);
+                case FuncObj::Type::Method:
+                    return call_method(rt_, f->self, f->name, args);
+                case FuncObj::Type::Macro:
+                    return call_macro(*f, args, caller);
             }
         }
         if (fn.is_loop()) {
             const LoopObj* l = fn.as_loop();
-            if (!l->node) fail("Tried to call non recursive loop. Maybe you forgot the 'recursive' modifier.");
+            if (!l->node)
+                fail(
+                    "Tried to call non recursive loop. Maybe you forgot the 'recursive' modifier.");
             if (args.pos.size() != 1) fail("loop() takes exactly one argument");
             CallDepth depth(*this);
             std::string buf;
             std::string* saved = out_;
             out_ = &buf;
             try {
-                run_for(*static_cast<const Stmt*>(l->node), iterate(rt_, args.pos[0]), l->depth + 1, l->frame);
+                run_for(*static_cast<const Stmt*>(l->node), iterate(rt_, args.pos[0]), l->depth + 1,
+                        l->frame);
             } catch (...) {
                 out_ = saved;
                 throw;
@@ -288,7 +309,8 @@ private:
             out_ = saved;
             return rt_.new_string(std::move(buf));
         }
-        if (fn.is_undefined()) fail(fn.hint().empty() ? "undefined value is not callable" : fn.hint());
+        if (fn.is_undefined())
+            fail(fn.hint().empty() ? "undefined value is not callable" : fn.hint());
         fail(std::string("'") + type_name(fn) + "' object is not callable");
     }
 
@@ -325,7 +347,8 @@ private:
                 kwargs->set(std::string_view(k), v);
                 continue;
             }
-            if (bound[i]) fail("macro '" + m.name + "' got multiple values for argument '" + k + "'");
+            if (bound[i])
+                fail("macro '" + m.name + "' got multiple values for argument '" + k + "'");
             frame->set(k, v);
             bound[i] = true;
         }
@@ -355,22 +378,32 @@ private:
 
     static bool compare_op(CmpOp op, const Value& a, const Value& b) {
         switch (op) {
-            case CmpOp::Eq: return equals(a, b);
-            case CmpOp::Ne: return !equals(a, b);
-            case CmpOp::Lt: return py_order(Order::Lt, a, b);
-            case CmpOp::Le: return py_order(Order::Le, a, b);
-            case CmpOp::Gt: return py_order(Order::Gt, a, b);
-            case CmpOp::Ge: return py_order(Order::Ge, a, b);
-            case CmpOp::In: return contains(b, a);
-            case CmpOp::NotIn: return !contains(b, a);
+            case CmpOp::Eq:
+                return equals(a, b);
+            case CmpOp::Ne:
+                return !equals(a, b);
+            case CmpOp::Lt:
+                return py_order(Order::Lt, a, b);
+            case CmpOp::Le:
+                return py_order(Order::Le, a, b);
+            case CmpOp::Gt:
+                return py_order(Order::Gt, a, b);
+            case CmpOp::Ge:
+                return py_order(Order::Ge, a, b);
+            case CmpOp::In:
+                return contains(b, a);
+            case CmpOp::NotIn:
+                return !contains(b, a);
         }
         return false;
     }
 
     Value eval_inner(const Expr& e, Frame& frame) {
         switch (e.kind) {
-            case ExprKind::Literal: return e.literal;
-            case ExprKind::Name: return lookup(frame, e.name);
+            case ExprKind::Literal:
+                return e.literal;
+            case ExprKind::Name:
+                return lookup(frame, e.name);
             case ExprKind::List:
             case ExprKind::Tuple: {
                 std::vector<Value> items;
@@ -388,7 +421,8 @@ private:
                 }
                 return Value::dict(d);
             }
-            case ExprKind::Attr: return get_attr(rt_, eval(*e.args[0], frame), e.name);
+            case ExprKind::Attr:
+                return get_attr(rt_, eval(*e.args[0], frame), e.name);
             case ExprKind::Item: {
                 const Value obj = eval(*e.args[0], frame);
                 const Expr& key = *e.args[1];
@@ -401,8 +435,10 @@ private:
                 }
                 return get_item(rt_, obj, eval(key, frame));
             }
-            case ExprKind::SliceSpec: fail("slice outside of a subscript");
-            case ExprKind::Call: return call_expr(e, frame, nullptr);
+            case ExprKind::SliceSpec:
+                fail("slice outside of a subscript");
+            case ExprKind::Call:
+                return call_expr(e, frame, nullptr);
             case ExprKind::Filter: {
                 const Value input = eval(*e.args[0], frame);
                 const Args args = eval_args(e, 1, frame);
@@ -413,11 +449,14 @@ private:
                 const Args args = eval_args(e, 1, frame);
                 return Value::boolean(apply_test(rt_, e.name, input, args) != e.negated);
             }
-            case ExprKind::Not: return Value::boolean(!truthy(eval(*e.args[0], frame)));
-            case ExprKind::Neg: return negate(eval(*e.args[0], frame));
+            case ExprKind::Not:
+                return Value::boolean(!truthy(eval(*e.args[0], frame)));
+            case ExprKind::Neg:
+                return negate(eval(*e.args[0], frame));
             case ExprKind::Pos: {
                 Value v = eval(*e.args[0], frame);
-                if (!v.is_number()) fail(std::string("bad operand type for unary +: '") + type_name(v) + "'");
+                if (!v.is_number())
+                    fail(std::string("bad operand type for unary +: '") + type_name(v) + "'");
                 return v.is_bool() ? Value::integer(v.as_int()) : v;
             }
             case ExprKind::Binary: {
@@ -453,8 +492,10 @@ private:
             case ExprKind::Cond:
                 if (truthy(eval(*e.args[1], frame))) return eval(*e.args[0], frame);
                 if (e.args[2]) return eval(*e.args[2], frame);
-                return Value::undefined("the inline if-expression evaluated to false and no else section was defined");
-            case ExprKind::Placeholder: return placeholder_;
+                return Value::undefined(
+                    "the inline if-expression evaluated to false and no else section was defined");
+            case ExprKind::Placeholder:
+                return placeholder_;
         }
         fail("unknown expression");
     }

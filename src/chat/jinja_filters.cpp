@@ -23,8 +23,10 @@ Value attr_path(Runtime& rt, const Value& v, const Value& attribute) {
     size_t start = 0;
     while (true) {
         const size_t dot = path.find('.', start);
-        const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        const auto idx = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })
+        const std::string part =
+            path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        const auto idx = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                      [](char c) { return c >= '0' && c <= '9'; })
                              ? parse_py_int(part, 10)
                              : std::nullopt;
         cur = get_item(rt, cur, idx ? Value::integer(*idx) : Value::string(part));
@@ -42,11 +44,14 @@ Value like(Runtime& rt, const Value& in, std::string s) {
     return rt.new_string(std::move(s));
 }
 
-Value ignore_case(const Value& v) { return v.is_string() ? Value::string(py_lower(v.str())) : v; }
+Value ignore_case(const Value& v) {
+    return v.is_string() ? Value::string(py_lower(v.str())) : v;
+}
 
 // Sort key of an item for sort / unique / min / max / dictsort.
 Value sort_key(Runtime& rt, const Value& item, const Value& attribute, bool case_sensitive) {
-    Value k = attribute.is_none() || attribute.is_undefined() ? item : attr_path(rt, item, attribute);
+    Value k =
+        attribute.is_none() || attribute.is_undefined() ? item : attr_path(rt, item, attribute);
     return case_sensitive ? k : ignore_case(k);
 }
 
@@ -71,7 +76,8 @@ Value f_batch(Runtime& rt, const Value& v, const Args& a) {
     std::vector<Value> cur;
     for (Value& item : iterate(rt, v)) {
         cur.push_back(std::move(item));
-        if (static_cast<int64_t>(cur.size()) == n) out.push_back(rt.make_list(std::exchange(cur, {})));
+        if (static_cast<int64_t>(cur.size()) == n)
+            out.push_back(rt.make_list(std::exchange(cur, {})));
     }
     if (!cur.empty()) {
         if (!fill.is_none()) {
@@ -82,7 +88,9 @@ Value f_batch(Runtime& rt, const Value& v, const Args& a) {
     return rt.make_list(std::move(out));
 }
 
-Value f_capitalize(Runtime& rt, const Value& v, const Args&) { return like(rt, v, py_capitalize(to_str(v))); }
+Value f_capitalize(Runtime& rt, const Value& v, const Args&) {
+    return like(rt, v, py_capitalize(to_str(v)));
+}
 
 Value f_center(Runtime& rt, const Value& v, const Args& a) {
     Args args;
@@ -90,11 +98,14 @@ Value f_center(Runtime& rt, const Value& v, const Args& a) {
     return call_method(rt, v.is_markup() ? v : Value::string(to_str(v)), "center", args);
 }
 
-Value f_length(Runtime&, const Value& v, const Args&) { return Value::integer(length(v)); }
+Value f_length(Runtime&, const Value& v, const Args&) {
+    return Value::integer(length(v));
+}
 
 Value f_default(Runtime&, const Value& v, const Args& a) {
     const bool boolean = truthy(a.get(1, "boolean", Value::boolean(false)));
-    if (v.is_undefined() || (boolean && !truthy(v))) return a.get(0, "default_value", Value::string(""));
+    if (v.is_undefined() || (boolean && !truthy(v)))
+        return a.get(0, "default_value", Value::string(""));
     return v;
 }
 
@@ -132,7 +143,8 @@ Value f_forceescape(Runtime& rt, const Value& v, const Args&) {
 Value f_first(Runtime& rt, const Value& v, const Args&) {
     if (v.is_list()) {
         const auto& items = v.as_list()->items;
-        return items.empty() ? Value::undefined("No first item, sequence was empty.") : items.front();
+        return items.empty() ? Value::undefined("No first item, sequence was empty.")
+                             : items.front();
     }
     auto items = iterate(rt, v);
     return items.empty() ? Value::undefined("No first item, sequence was empty.") : items.front();
@@ -165,14 +177,16 @@ Value f_int(Runtime&, const Value& v, const Args& a) {
             if (auto i = parse_py_int(v.str(), static_cast<int>(base))) return Value::integer(*i);
         }
         if (auto f = parse_py_float(v.str())) {
-            if (std::isfinite(*f) && std::fabs(*f) < 9.2e18) return Value::integer(static_cast<int64_t>(*f));
+            if (std::isfinite(*f) && std::fabs(*f) < 9.2e18)
+                return Value::integer(static_cast<int64_t>(*f));
         }
     }
     return def;
 }
 
 Value f_format(Runtime& rt, const Value& v, const Args& a) {
-    if (!a.pos.empty() && !a.kw.empty()) fail("can't handle positional and keyword arguments at the same time");
+    if (!a.pos.empty() && !a.kw.empty())
+        fail("can't handle positional and keyword arguments at the same time");
     Value args;
     if (!a.kw.empty()) {
         DictObj* d = rt.new_dict();
@@ -232,10 +246,16 @@ Value f_join(Runtime& rt, const Value& v, const Args& a) {
     return rt.new_string(std::move(out));
 }
 
-Value f_list(Runtime& rt, const Value& v, const Args&) { return rt.make_list(iterate(rt, v)); }
+Value f_list(Runtime& rt, const Value& v, const Args&) {
+    return rt.make_list(iterate(rt, v));
+}
 
-Value f_lower(Runtime& rt, const Value& v, const Args&) { return like(rt, v, py_lower(to_str(v))); }
-Value f_upper(Runtime& rt, const Value& v, const Args&) { return like(rt, v, py_upper(to_str(v))); }
+Value f_lower(Runtime& rt, const Value& v, const Args&) {
+    return like(rt, v, py_lower(to_str(v)));
+}
+Value f_upper(Runtime& rt, const Value& v, const Args&) {
+    return like(rt, v, py_upper(to_str(v)));
+}
 
 Value f_map(Runtime& rt, const Value& v, const Args& a) {
     std::vector<Value> out;
@@ -262,7 +282,8 @@ Value min_max(Runtime& rt, const Value& v, const Args& a, bool want_max) {
     const bool cs = truthy(a.get(0, "case_sensitive"));
     const Value attribute = a.get(1, "attribute", Value::none());
     const auto items = iterate(rt, v);
-    if (items.empty()) return Value::undefined(std::string("No aggregated item, sequence was empty."));
+    if (items.empty())
+        return Value::undefined(std::string("No aggregated item, sequence was empty."));
     size_t best = 0;
     Value best_key = sort_key(rt, items[0], attribute, cs);
     for (size_t i = 1; i < items.size(); ++i) {
@@ -275,8 +296,12 @@ Value min_max(Runtime& rt, const Value& v, const Args& a, bool want_max) {
     }
     return items[best];
 }
-Value f_max(Runtime& rt, const Value& v, const Args& a) { return min_max(rt, v, a, true); }
-Value f_min(Runtime& rt, const Value& v, const Args& a) { return min_max(rt, v, a, false); }
+Value f_max(Runtime& rt, const Value& v, const Args& a) {
+    return min_max(rt, v, a, true);
+}
+Value f_min(Runtime& rt, const Value& v, const Args& a) {
+    return min_max(rt, v, a, false);
+}
 
 // select / reject / selectattr / rejectattr
 Value select_impl(Runtime& rt, const Value& v, const Args& a, bool use_attr, bool want) {
@@ -289,7 +314,8 @@ Value select_impl(Runtime& rt, const Value& v, const Args& a, bool use_attr, boo
     std::string test;
     if (k < a.pos.size()) test = need_string(a.pos[k++], "test name");
     Args rest;
-    rest.pos.assign(a.pos.begin() + static_cast<std::ptrdiff_t>(std::min(k, a.pos.size())), a.pos.end());
+    rest.pos.assign(a.pos.begin() + static_cast<std::ptrdiff_t>(std::min(k, a.pos.size())),
+                    a.pos.end());
     rest.kw = a.kw;
     std::vector<Value> out;
     if (!truthy(v)) return rt.make_list({});
@@ -300,10 +326,18 @@ Value select_impl(Runtime& rt, const Value& v, const Args& a, bool use_attr, boo
     }
     return rt.make_list(std::move(out));
 }
-Value f_select(Runtime& rt, const Value& v, const Args& a) { return select_impl(rt, v, a, false, true); }
-Value f_reject(Runtime& rt, const Value& v, const Args& a) { return select_impl(rt, v, a, false, false); }
-Value f_selectattr(Runtime& rt, const Value& v, const Args& a) { return select_impl(rt, v, a, true, true); }
-Value f_rejectattr(Runtime& rt, const Value& v, const Args& a) { return select_impl(rt, v, a, true, false); }
+Value f_select(Runtime& rt, const Value& v, const Args& a) {
+    return select_impl(rt, v, a, false, true);
+}
+Value f_reject(Runtime& rt, const Value& v, const Args& a) {
+    return select_impl(rt, v, a, false, false);
+}
+Value f_selectattr(Runtime& rt, const Value& v, const Args& a) {
+    return select_impl(rt, v, a, true, true);
+}
+Value f_rejectattr(Runtime& rt, const Value& v, const Args& a) {
+    return select_impl(rt, v, a, true, false);
+}
 
 Value f_replace(Runtime& rt, const Value& v, const Args& a) {
     const std::string old = to_str(a.get(0, "old"));
@@ -329,7 +363,8 @@ Value f_round(Runtime&, const Value& v, const Args& a) {
     const std::string method = to_str(a.get(1, "method", Value::string("common")));
     if (method != "common" && method != "ceil" && method != "floor")
         fail("method must be common, ceil or floor");
-    if (!v.is_number()) fail(std::string("type ") + type_name(v) + " doesn't define __round__ method");
+    if (!v.is_number())
+        fail(std::string("type ") + type_name(v) + " doesn't define __round__ method");
     if (method == "common" && !v.is_float() && precision >= 0) return Value::integer(v.as_int());
     const double x = v.as_float();
     if (!std::isfinite(x)) return Value::number(x);
@@ -349,7 +384,9 @@ Value f_round(Runtime&, const Value& v, const Args& a) {
     return Value::number(r / scale);
 }
 
-Value f_safe(Runtime&, const Value& v, const Args&) { return v.is_markup() ? v : Value::markup(to_str(v)); }
+Value f_safe(Runtime&, const Value& v, const Args&) {
+    return v.is_markup() ? v : Value::markup(to_str(v));
+}
 
 Value f_slice(Runtime& rt, const Value& v, const Args& a) {
     const int64_t slices = to_index(a.get(0, "slices"), "slices");
@@ -365,7 +402,8 @@ Value f_slice(Runtime& rt, const Value& v, const Args& a) {
         const size_t start = offset + i * per;
         if (i < extra) ++offset;
         const size_t end = offset + (i + 1) * per;
-        std::vector<Value> part(items.begin() + static_cast<std::ptrdiff_t>(start), items.begin() + static_cast<std::ptrdiff_t>(end));
+        std::vector<Value> part(items.begin() + static_cast<std::ptrdiff_t>(start),
+                                items.begin() + static_cast<std::ptrdiff_t>(end));
         if (!fill.is_none() && i >= extra) part.push_back(fill);
         out.push_back(rt.make_list(std::move(part)));
     }
@@ -390,19 +428,24 @@ Value f_sort(Runtime& rt, const Value& v, const Args& a) {
     return rt.make_list(std::move(out));
 }
 
-Value f_string(Runtime& rt, const Value& v, const Args&) { return v.is_string() ? v : rt.new_string(to_str(v)); }
+Value f_string(Runtime& rt, const Value& v, const Args&) {
+    return v.is_string() ? v : rt.new_string(to_str(v));
+}
 // (a Markup stays Markup: `is_string()` covers it)
 
 Value f_sum(Runtime& rt, const Value& v, const Args& a) {
     const Value attribute = a.get(0, "attribute", Value::none());
     Value total = a.get(1, "start", Value::integer(0));
     for (const Value& item : iterate(rt, v)) {
-        total = binary(rt, BinOp::Add, total, attribute.is_none() ? item : attr_path(rt, item, attribute));
+        total = binary(rt, BinOp::Add, total,
+                       attribute.is_none() ? item : attr_path(rt, item, attribute));
     }
     return total;
 }
 
-Value f_title(Runtime& rt, const Value& v, const Args&) { return like(rt, v, jinja_title(to_str(v))); }
+Value f_title(Runtime& rt, const Value& v, const Args&) {
+    return like(rt, v, jinja_title(to_str(v)));
+}
 
 Value f_tojson(Runtime& rt, const Value& v, const Args& a) {
     JsonOptions o;
@@ -421,7 +464,8 @@ Value f_tojson(Runtime& rt, const Value& v, const Args& a) {
     }
     const Value seps = a.get(2, "separators", Value::none());
     if (!seps.is_none()) {
-        if (!seps.is_list() || seps.as_list()->items.size() != 2) fail("separators must be a pair of strings");
+        if (!seps.is_list() || seps.as_list()->items.size() != 2)
+            fail("separators must be a pair of strings");
         o.item_sep = need_string(seps.as_list()->items[0], "separator");
         o.key_sep = need_string(seps.as_list()->items[1], "separator");
     }
@@ -442,7 +486,8 @@ Value f_truncate(Runtime& rt, const Value& v, const Args& a) {
     const bool killwords = truthy(a.get(1, "killwords"));
     const std::u32string end = decode_utf8(to_str(a.get(2, "end", Value::string("..."))));
     const int64_t leeway = to_index(a.get(3, "leeway", Value::integer(5)), "leeway");
-    if (len < static_cast<int64_t>(end.size())) fail("expected length >= " + std::to_string(end.size()));
+    if (len < static_cast<int64_t>(end.size()))
+        fail("expected length >= " + std::to_string(end.size()));
     if (static_cast<int64_t>(s.size()) <= len + leeway) return rt.new_string(encode_utf8(s));
     std::u32string head = s.substr(0, static_cast<size_t>(len - static_cast<int64_t>(end.size())));
     if (!killwords) {
@@ -479,7 +524,9 @@ Value f_wordcount(Runtime&, const Value& v, const Args&) {
     return Value::integer(n);
 }
 
-Value f_pprint(Runtime& rt, const Value& v, const Args&) { return rt.new_string(repr(v)); }
+Value f_pprint(Runtime& rt, const Value& v, const Args&) {
+    return rt.new_string(repr(v));
+}
 
 const std::unordered_map<std::string, FilterFn>& filter_table() {
     static const std::unordered_map<std::string, FilterFn> table = {
@@ -535,7 +582,9 @@ const std::unordered_map<std::string, FilterFn>& filter_table() {
 
 }  // namespace
 
-bool filter_exists(const std::string& name) { return filter_table().count(name) != 0; }
+bool filter_exists(const std::string& name) {
+    return filter_table().count(name) != 0;
+}
 
 Value apply_filter(Runtime& rt, const std::string& name, const Value& input, const Args& args) {
     const auto& table = filter_table();

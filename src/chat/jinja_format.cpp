@@ -32,7 +32,8 @@ std::string pad(const std::string& body, const Spec& s, char default_align) {
     if (align == '=') {
         size_t k = 0;
         if (!body.empty() && (body[0] == '-' || body[0] == '+' || body[0] == ' ')) k = 1;
-        if (body.size() > k + 1 && body[k] == '0' && std::string("xXob").find(body[k + 1]) != std::string::npos)
+        if (body.size() > k + 1 && body[k] == '0' &&
+            std::string("xXob").find(body[k + 1]) != std::string::npos)
             k += 2;
         return body.substr(0, k) + std::string(n, s.fill) + body.substr(k);
     }
@@ -74,8 +75,10 @@ std::string int_body(int64_t v, char type, bool alt, char sign, int min_digits, 
     while (static_cast<int>(digits.size()) < min_digits) digits.push_back('0');
     std::reverse(digits.begin(), digits.end());
     std::string out;
-    if (neg) out.push_back('-');
-    else if (sign == '+' || sign == ' ') out.push_back(sign);
+    if (neg)
+        out.push_back('-');
+    else if (sign == '+' || sign == ' ')
+        out.push_back(sign);
     if (alt) out += prefix;
     out += group_digits(digits, grouping);
     return out;
@@ -161,10 +164,12 @@ Spec parse_spec(const std::string& t) {
 std::string apply_spec(const Value& v, const std::string& spec_text) {
     if (spec_text.empty()) return to_str(v);
     const Spec s = parse_spec(spec_text);
-    if (v.is_float() || (v.is_number() && s.type && std::string("eEfFgG%").find(s.type) != std::string::npos)) {
+    if (v.is_float() ||
+        (v.is_number() && s.type && std::string("eEfFgG%").find(s.type) != std::string::npos)) {
         if (s.type && std::string("eEfFgGn%").find(s.type) == std::string::npos)
             fail(std::string("Unknown format code '") + s.type + "' for object of type 'float'");
-        return pad(float_body(v.as_float(), s.type, s.precision, s.sign, s.alt, s.grouping), s, '>');
+        return pad(float_body(v.as_float(), s.type, s.precision, s.sign, s.alt, s.grouping), s,
+                   '>');
     }
     if (v.is_number()) {
         if (s.type == 'c') {
@@ -177,7 +182,8 @@ std::string apply_spec(const Value& v, const std::string& spec_text) {
         return pad(int_body(v.as_int(), s.type, s.alt, s.sign, 0, s.grouping), s, '>');
     }
     if (s.type && s.type != 's')
-        fail(std::string("Unknown format code '") + s.type + "' for object of type '" + type_name(v) + "'");
+        fail(std::string("Unknown format code '") + s.type + "' for object of type '" +
+             type_name(v) + "'");
     std::string body = to_str(v);
     if (s.precision >= 0) {
         const std::u32string u = decode_utf8(body);
@@ -274,7 +280,8 @@ std::string percent_format(Runtime& rt, const std::string& fmt, const Value& arg
                 if (s.precision >= 0) {
                     const std::u32string u = decode_utf8(body);
                     if (u.size() > static_cast<size_t>(s.precision))
-                        body = encode_utf8(std::u32string_view(u).substr(0, static_cast<size_t>(s.precision)));
+                        body = encode_utf8(
+                            std::u32string_view(u).substr(0, static_cast<size_t>(s.precision)));
                 }
                 out += pad(body, s, '>');
                 break;
@@ -286,12 +293,14 @@ std::string percent_format(Runtime& rt, const std::string& fmt, const Value& arg
             case 'X':
             case 'o': {
                 if (!v.is_number()) {
-                    fail(std::string("%") + conv + " format: a real number is required, not " + type_name(v));
+                    fail(std::string("%") + conv + " format: a real number is required, not " +
+                         type_name(v));
                 }
                 if (v.is_float() && conv != 'd' && conv != 'i' && conv != 'u')
                     fail(std::string("%") + conv + " format: an integer is required, not float");
                 const double f = v.as_float();
-                if (v.is_float() && !(std::fabs(f) < 9.2e18)) fail("cannot convert float to integer");
+                if (v.is_float() && !(std::fabs(f) < 9.2e18))
+                    fail("cannot convert float to integer");
                 const int64_t iv = v.is_float() ? static_cast<int64_t>(f) : v.as_int();
                 const char t = (conv == 'x' || conv == 'X' || conv == 'o') ? conv : 'd';
                 out += pad(int_body(iv, t, s.alt, s.sign, s.precision, 0), s, '>');
@@ -303,15 +312,15 @@ std::string percent_format(Runtime& rt, const std::string& fmt, const Value& arg
             case 'F':
             case 'g':
             case 'G': {
-                if (!v.is_number())
-                    fail(std::string("must be real number, not ") + type_name(v));
+                if (!v.is_number()) fail(std::string("must be real number, not ") + type_name(v));
                 out += pad(float_body(v.as_float(), conv, s.precision, s.sign, s.alt, 0), s, '>');
                 break;
             }
             case 'c': {
                 if (v.is_string() && utf8_length(v.str()) == 1) {
                     body = v.str();
-                } else if (v.is_number() && !v.is_float() && v.as_int() >= 0 && v.as_int() <= 0x10FFFF) {
+                } else if (v.is_number() && !v.is_float() && v.as_int() >= 0 &&
+                           v.as_int() <= 0x10FFFF) {
                     append_utf8(body, static_cast<char32_t>(v.as_int()));
                 } else {
                     fail("%c requires int or char");
@@ -319,11 +328,14 @@ std::string percent_format(Runtime& rt, const std::string& fmt, const Value& arg
                 out += pad(body, s, '>');
                 break;
             }
-            default: fail(std::string("unsupported format character '") + conv + "'");
+            default:
+                fail(std::string("unsupported format character '") + conv + "'");
         }
         rt.check_string(out.size());
     }
-    if (!used_mapping && !mapping && next < list.size())
+    // Like CPython, a lone list or dict argument (a "mapping") may go unused.
+    const bool mapping_like = args.is_dict() || (args.is_list() && !args.as_list()->tuple);
+    if (!used_mapping && !mapping_like && next < list.size())
         fail("not all arguments converted during string formatting");
     return out;
 }
@@ -371,11 +383,16 @@ std::string str_format(Runtime& rt, const std::string& fmt, const Args& args) {
         const std::string head = field.substr(0, end);
         Value v;
         if (head.empty()) {
-            if (auto_index >= args.pos.size()) fail("Replacement index " + std::to_string(auto_index) + " out of range for positional args tuple");
+            if (auto_index >= args.pos.size())
+                fail("Replacement index " + std::to_string(auto_index) +
+                     " out of range for positional args tuple");
             v = args.pos[auto_index++];
-        } else if (std::all_of(head.begin(), head.end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); })) {
+        } else if (std::all_of(head.begin(), head.end(), [](char d) {
+                       return std::isdigit(static_cast<unsigned char>(d));
+                   })) {
             const size_t k = static_cast<size_t>(std::stoull(head.substr(0, 9)));
-            if (k >= args.pos.size()) fail("Replacement index " + head + " out of range for positional args tuple");
+            if (k >= args.pos.size())
+                fail("Replacement index " + head + " out of range for positional args tuple");
             v = args.pos[k];
         } else {
             const Value* kv = args.kwarg(head);
@@ -385,7 +402,9 @@ std::string str_format(Runtime& rt, const std::string& fmt, const Args& args) {
         while (end != std::string::npos && end < field.size()) {
             if (field[end] == '.') {
                 const size_t next = field.find_first_of(".[", end + 1);
-                v = get_attr(rt, v, field.substr(end + 1, next == std::string::npos ? std::string::npos : next - end - 1));
+                v = get_attr(rt, v,
+                             field.substr(end + 1, next == std::string::npos ? std::string::npos
+                                                                             : next - end - 1));
                 end = next;
             } else {
                 const size_t rb = field.find(']', end);
@@ -396,9 +415,12 @@ std::string str_format(Runtime& rt, const std::string& fmt, const Args& args) {
                 end = rb + 1 < field.size() ? rb + 1 : std::string::npos;
             }
         }
-        if (conversion == 'r' || conversion == 'a') v = Value::string(repr(v));
-        else if (conversion == 's') v = Value::string(to_str(v));
-        else if (conversion) fail(std::string("Unknown conversion specifier ") + conversion);
+        if (conversion == 'r' || conversion == 'a')
+            v = Value::string(repr(v));
+        else if (conversion == 's')
+            v = Value::string(to_str(v));
+        else if (conversion)
+            fail(std::string("Unknown conversion specifier ") + conversion);
         out += apply_spec(v, spec);
         rt.check_string(out.size());
     }
@@ -421,19 +443,30 @@ struct JsonWriter {
 
     void key(const Value& k) {
         switch (k.kind()) {
-            case Kind::String: json_escape(out, k.str(), o.ensure_ascii); return;
-            case Kind::Int: out += "\"" + std::to_string(k.as_int()) + "\""; return;
-            case Kind::Bool: out += k.as_bool() ? "\"true\"" : "\"false\""; return;
-            case Kind::None: out += "\"null\""; return;
+            case Kind::String:
+                json_escape(out, k.str(), o.ensure_ascii);
+                return;
+            case Kind::Int:
+                out += "\"" + std::to_string(k.as_int()) + "\"";
+                return;
+            case Kind::Bool:
+                out += k.as_bool() ? "\"true\"" : "\"false\"";
+                return;
+            case Kind::None:
+                out += "\"null\"";
+                return;
             case Kind::Float: {
                 const double f = k.as_float();
                 out += "\"";
-                out += std::isnan(f) ? "NaN" : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity") : py_float_repr(f);
+                out += std::isnan(f)   ? "NaN"
+                       : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity")
+                                       : py_float_repr(f);
                 out += "\"";
                 return;
             }
             default:
-                fail(std::string("keys must be str, int, float, bool or None, not ") + type_name(k));
+                fail(std::string("keys must be str, int, float, bool or None, not ") +
+                     type_name(k));
         }
     }
 
@@ -442,15 +475,25 @@ struct JsonWriter {
         rt.check_string(out.size());
         rt.charge();
         switch (v.kind()) {
-            case Kind::None: out += "null"; return;
-            case Kind::Bool: out += v.as_bool() ? "true" : "false"; return;
-            case Kind::Int: out += std::to_string(v.as_int()); return;
+            case Kind::None:
+                out += "null";
+                return;
+            case Kind::Bool:
+                out += v.as_bool() ? "true" : "false";
+                return;
+            case Kind::Int:
+                out += std::to_string(v.as_int());
+                return;
             case Kind::Float: {
                 const double f = v.as_float();
-                out += std::isnan(f) ? "NaN" : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity") : py_float_repr(f);
+                out += std::isnan(f)   ? "NaN"
+                       : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity")
+                                       : py_float_repr(f);
                 return;
             }
-            case Kind::String: json_escape(out, v.str(), o.ensure_ascii); return;
+            case Kind::String:
+                json_escape(out, v.str(), o.ensure_ascii);
+                return;
             case Kind::List: {
                 const auto& items = v.as_list()->items;
                 if (items.empty()) {
@@ -502,16 +545,21 @@ Value convert(Runtime& rt, const nlohmann::ordered_json& j, int depth) {
     if (depth > rt.limits().max_value_depth) fail("render context nested too deeply");
     using T = nlohmann::ordered_json::value_t;
     switch (j.type()) {
-        case T::null: return Value::none();
-        case T::boolean: return Value::boolean(j.get<bool>());
-        case T::number_integer: return Value::integer(j.get<int64_t>());
+        case T::null:
+            return Value::none();
+        case T::boolean:
+            return Value::boolean(j.get<bool>());
+        case T::number_integer:
+            return Value::integer(j.get<int64_t>());
         case T::number_unsigned: {
             const auto u = j.get<uint64_t>();
             if (u > static_cast<uint64_t>(INT64_MAX)) return Value::number(static_cast<double>(u));
             return Value::integer(static_cast<int64_t>(u));
         }
-        case T::number_float: return Value::number(j.get<double>());
-        case T::string: return Value::string(j.get<std::string>());
+        case T::number_float:
+            return Value::number(j.get<double>());
+        case T::string:
+            return Value::string(j.get<std::string>());
         case T::array: {
             std::vector<Value> items;
             items.reserve(j.size());
@@ -526,7 +574,8 @@ Value convert(Runtime& rt, const nlohmann::ordered_json& j, int depth) {
             }
             return Value::dict(d);
         }
-        default: fail("unsupported value in the render context");
+        default:
+            fail("unsupported value in the render context");
     }
 }
 
@@ -539,6 +588,8 @@ std::string to_json(Runtime& rt, const Value& v, const JsonOptions& opts) {
     return std::move(w.out);
 }
 
-Value from_json(Runtime& rt, const nlohmann::ordered_json& j) { return convert(rt, j, 0); }
+Value from_json(Runtime& rt, const nlohmann::ordered_json& j) {
+    return convert(rt, j, 0);
+}
 
 }  // namespace uma::jinja

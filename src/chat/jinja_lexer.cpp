@@ -8,13 +8,14 @@
 namespace uma::jinja {
 
 std::string error_at(SourcePos pos, const std::string& msg) {
-    return "chat template: " + std::to_string(pos.line) + ":" + std::to_string(pos.col) + ": " + msg;
+    return "chat template: " + std::to_string(pos.line) + ":" + std::to_string(pos.col) + ": " +
+           msg;
 }
 
 namespace {
 
 class Lexer {
-public:
+  public:
     Lexer(std::string source, const LexOptions& opts) : src_(std::move(source)), opts_(opts) {
         line_starts_.push_back(0);
         for (size_t i = 0; i < src_.size(); ++i) {
@@ -60,7 +61,7 @@ public:
         return std::move(tokens_);
     }
 
-private:
+  private:
     SourcePos pos_of(size_t offset) const {
         const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
         const size_t line = static_cast<size_t>(it - line_starts_.begin());
@@ -182,8 +183,9 @@ private:
         std::vector<char> balance;
         const size_t n = src_.size();
         while (true) {
-            if (p >= n) fail(begin, block ? "unexpected end of template, expected '%}'"
-                                          : "unexpected end of template, expected '}}'");
+            if (p >= n)
+                fail(begin, block ? "unexpected end of template, expected '%}'"
+                                  : "unexpected end of template, expected '}}'");
             if (balance.empty()) {
                 const size_t e = match_block_end(p, block ? "%}" : "}}", block);
                 if (e != std::string::npos) {
@@ -202,7 +204,8 @@ private:
                 p = lex_number(p, here);
             } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
                 size_t e = p;
-                while (e < n && (std::isalnum(static_cast<unsigned char>(src_[e])) || src_[e] == '_'))
+                while (e < n &&
+                       (std::isalnum(static_cast<unsigned char>(src_[e])) || src_[e] == '_'))
                     ++e;
                 tokens_.push_back(Token{Tok::Name, src_.substr(p, e - p), here});
                 p = e;
@@ -243,7 +246,8 @@ private:
         if (src_[p] == '0' && p + 1 < n) {
             const char k = static_cast<char>(std::tolower(static_cast<unsigned char>(src_[p + 1])));
             bool (*ok)(char) = nullptr;
-            if (k == 'x') ok = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+            if (k == 'x')
+                ok = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
             if (k == 'o') ok = [](char c) { return c >= '0' && c <= '7'; };
             if (k == 'b') ok = [](char c) { return c == '0' || c == '1'; };
             if (ok) {
@@ -324,17 +328,38 @@ private:
             const char d = src_[i + 1];
             i += 2;
             switch (d) {
-                case '\n': break;
-                case '\\': out.push_back('\\'); break;
-                case '\'': out.push_back('\''); break;
-                case '"': out.push_back('"'); break;
-                case 'a': out.push_back('\a'); break;
-                case 'b': out.push_back('\b'); break;
-                case 'f': out.push_back('\f'); break;
-                case 'n': out.push_back('\n'); break;
-                case 'r': out.push_back('\r'); break;
-                case 't': out.push_back('\t'); break;
-                case 'v': out.push_back('\v'); break;
+                case '\n':
+                    break;
+                case '\\':
+                    out.push_back('\\');
+                    break;
+                case '\'':
+                    out.push_back('\'');
+                    break;
+                case '"':
+                    out.push_back('"');
+                    break;
+                case 'a':
+                    out.push_back('\a');
+                    break;
+                case 'b':
+                    out.push_back('\b');
+                    break;
+                case 'f':
+                    out.push_back('\f');
+                    break;
+                case 'n':
+                    out.push_back('\n');
+                    break;
+                case 'r':
+                    out.push_back('\r');
+                    break;
+                case 't':
+                    out.push_back('\t');
+                    break;
+                case 'v':
+                    out.push_back('\v');
+                    break;
                 case 'x':
                     append_utf8(out, hex(i, 2));
                     i += 2;

@@ -1,9 +1,9 @@
 #include "chat/jinja_text.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cctype>
 #include <cstring>
 #include <stdexcept>
 
@@ -261,7 +261,8 @@ char32_t cp_upper(char32_t c) {
     if (c >= 0x100 && c <= 0x17F) {
         if (c == 0x131) return 'I';
         if (c == 0x17F) return 'S';
-        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c % 2 == 0) ? c - 1 : c;
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+            return (c % 2 == 0) ? c - 1 : c;
         if (c == 0x130 || c == 0x138 || c == 0x149) return c;
         return (c % 2 == 1) ? c - 1 : c;
     }
@@ -278,7 +279,8 @@ char32_t cp_lower(char32_t c) {
     if (c == 0x178) return 0xFF;
     if (c >= 0x100 && c <= 0x17F) {
         if (c == 0x130) return 'i';
-        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c % 2 == 1) ? c + 1 : c;
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+            return (c % 2 == 1) ? c + 1 : c;
         if (c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17F) return c;
         return (c % 2 == 0) ? c + 1 : c;
     }
@@ -296,7 +298,9 @@ bool cp_isalpha(char32_t c) {
            (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7A3);
 }
 
-bool cp_isdigit(char32_t c) { return c >= '0' && c <= '9'; }
+bool cp_isdigit(char32_t c) {
+    return c >= '0' && c <= '9';
+}
 
 static std::string map_cps(std::string_view s, char32_t (*f)(char32_t)) {
     if (is_ascii(s)) {
@@ -309,8 +313,12 @@ static std::string map_cps(std::string_view s, char32_t (*f)(char32_t)) {
     return encode_utf8(u);
 }
 
-std::string py_upper(std::string_view s) { return map_cps(s, cp_upper); }
-std::string py_lower(std::string_view s) { return map_cps(s, cp_lower); }
+std::string py_upper(std::string_view s) {
+    return map_cps(s, cp_upper);
+}
+std::string py_lower(std::string_view s) {
+    return map_cps(s, cp_lower);
+}
 
 std::string py_capitalize(std::string_view s) {
     std::u32string u = decode_utf8(s);
@@ -353,12 +361,23 @@ std::string html_escape(std::string_view s) {
     out.reserve(s.size());
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&#34;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out.push_back(c);
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&#34;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out.push_back(c);
         }
     }
     return out;
@@ -462,14 +481,29 @@ void json_escape(std::string& out, std::string_view s, bool ensure_ascii) {
     char buf[16];
     auto escape_simple = [&](char32_t c) -> bool {
         switch (c) {
-            case '"': out += "\\\""; return true;
-            case '\\': out += "\\\\"; return true;
-            case '\n': out += "\\n"; return true;
-            case '\r': out += "\\r"; return true;
-            case '\t': out += "\\t"; return true;
-            case '\b': out += "\\b"; return true;
-            case '\f': out += "\\f"; return true;
-            default: return false;
+            case '"':
+                out += "\\\"";
+                return true;
+            case '\\':
+                out += "\\\\";
+                return true;
+            case '\n':
+                out += "\\n";
+                return true;
+            case '\r':
+                out += "\\r";
+                return true;
+            case '\t':
+                out += "\\t";
+                return true;
+            case '\b':
+                out += "\\b";
+                return true;
+            case '\f':
+                out += "\\f";
+                return true;
+            default:
+                return false;
         }
     };
     if (!ensure_ascii) {
@@ -516,7 +550,8 @@ static bool remove_underscores(std::string& s) {
     std::string out;
     for (size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '_') {
-            if (i == 0 || i + 1 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i - 1])) ||
+            if (i == 0 || i + 1 >= s.size() ||
+                !std::isxdigit(static_cast<unsigned char>(s[i - 1])) ||
                 !std::isxdigit(static_cast<unsigned char>(s[i + 1])))
                 return false;
             continue;
@@ -538,12 +573,17 @@ std::optional<int64_t> parse_py_int(std::string_view text, int base) {
         return s.size() > 2 && s[0] == '0' && (s[1] == p || s[1] == p - 32);
     };
     if (base == 0) {
-        if (prefixed('x')) base = 16;
-        else if (prefixed('o')) base = 8;
-        else if (prefixed('b')) base = 2;
-        else base = 10;
+        if (prefixed('x'))
+            base = 16;
+        else if (prefixed('o'))
+            base = 8;
+        else if (prefixed('b'))
+            base = 2;
+        else
+            base = 10;
     }
-    if ((base == 16 && prefixed('x')) || (base == 8 && prefixed('o')) || (base == 2 && prefixed('b'))) {
+    if ((base == 16 && prefixed('x')) || (base == 8 && prefixed('o')) ||
+        (base == 2 && prefixed('b'))) {
         s.erase(0, 2);
         if (!s.empty() && s[0] == '_') s.erase(0, 1);
     }
@@ -567,7 +607,8 @@ std::optional<double> parse_py_float(std::string_view text) {
         s.erase(0, 1);
     }
     std::string lower;
-    for (char c : s) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : s)
+        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     double v = 0;
     if (lower == "inf" || lower == "infinity") {
         v = INFINITY;

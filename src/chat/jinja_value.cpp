@@ -7,7 +7,9 @@
 
 namespace uma::jinja {
 
-void fail(const std::string& msg) { throw RuntimeError(msg); }
+void fail(const std::string& msg) {
+    throw RuntimeError(msg);
+}
 
 // ---------------------------------------------------------------- construction
 
@@ -143,7 +145,9 @@ const Value* Args::kwarg(std::string_view name) const {
 namespace {
 thread_local Runtime* tl_runtime = nullptr;
 const Limits kDefaultLimits;
-const Limits& active_limits() { return tl_runtime ? tl_runtime->limits() : kDefaultLimits; }
+const Limits& active_limits() {
+    return tl_runtime ? tl_runtime->limits() : kDefaultLimits;
+}
 }  // namespace
 
 template <class T>
@@ -160,9 +164,15 @@ ListObj* Runtime::new_list(bool tuple) {
     l->tuple = tuple;
     return l;
 }
-DictObj* Runtime::new_dict() { return track(std::make_unique<DictObj>()); }
-FuncObj* Runtime::new_func() { return track(std::make_unique<FuncObj>()); }
-LoopObj* Runtime::new_loop() { return track(std::make_unique<LoopObj>()); }
+DictObj* Runtime::new_dict() {
+    return track(std::make_unique<DictObj>());
+}
+FuncObj* Runtime::new_func() {
+    return track(std::make_unique<FuncObj>());
+}
+LoopObj* Runtime::new_loop() {
+    return track(std::make_unique<LoopObj>());
+}
 
 Value Runtime::make_list(std::vector<Value> items, bool tuple) {
     charge(items.size());
@@ -195,24 +205,39 @@ std::tm Runtime::now() const {
     return tm;
 }
 
-RuntimeScope::RuntimeScope(Runtime& rt) : prev_(tl_runtime) { tl_runtime = &rt; }
-RuntimeScope::~RuntimeScope() { tl_runtime = prev_; }
+RuntimeScope::RuntimeScope(Runtime& rt) : prev_(tl_runtime) {
+    tl_runtime = &rt;
+}
+RuntimeScope::~RuntimeScope() {
+    tl_runtime = prev_;
+}
 
 // ---------------------------------------------------------------- Python semantics
 
 const char* type_name(const Value& v) {
     switch (v.kind()) {
-        case Kind::Undefined: return "Undefined";
-        case Kind::None: return "NoneType";
-        case Kind::Bool: return "bool";
-        case Kind::Int: return "int";
-        case Kind::Float: return "float";
-        case Kind::String: return "str";
-        case Kind::List: return v.as_list()->tuple ? "tuple" : "list";
-        case Kind::Dict: return "dict";
-        case Kind::Namespace: return "Namespace";
-        case Kind::Func: return "function";
-        case Kind::Loop: return "LoopContext";
+        case Kind::Undefined:
+            return "Undefined";
+        case Kind::None:
+            return "NoneType";
+        case Kind::Bool:
+            return "bool";
+        case Kind::Int:
+            return "int";
+        case Kind::Float:
+            return "float";
+        case Kind::String:
+            return "str";
+        case Kind::List:
+            return v.as_list()->tuple ? "tuple" : "list";
+        case Kind::Dict:
+            return "dict";
+        case Kind::Namespace:
+            return "Namespace";
+        case Kind::Func:
+            return "function";
+        case Kind::Loop:
+            return "LoopContext";
     }
     return "object";
 }
@@ -224,14 +249,22 @@ const char* type_name(const Value& v) {
 bool truthy(const Value& v) {
     switch (v.kind()) {
         case Kind::Undefined:
-        case Kind::None: return false;
-        case Kind::Bool: return v.as_bool();
-        case Kind::Int: return v.as_int() != 0;
-        case Kind::Float: return v.as_float() != 0.0;
-        case Kind::String: return !v.str().empty();
-        case Kind::List: return !v.as_list()->items.empty();
-        case Kind::Dict: return !v.as_dict()->entries.empty();
-        default: return true;
+        case Kind::None:
+            return false;
+        case Kind::Bool:
+            return v.as_bool();
+        case Kind::Int:
+            return v.as_int() != 0;
+        case Kind::Float:
+            return v.as_float() != 0.0;
+        case Kind::String:
+            return !v.str().empty();
+        case Kind::List:
+            return !v.as_list()->items.empty();
+        case Kind::Dict:
+            return !v.as_dict()->entries.empty();
+        default:
+            return true;
     }
 }
 
@@ -249,20 +282,34 @@ struct Printer {
 
     void str(const Value& v, int depth) {
         switch (v.kind()) {
-            case Kind::Undefined: return;
-            case Kind::String: out += v.str(); return;
-            default: repr(v, depth);
+            case Kind::Undefined:
+                return;
+            case Kind::String:
+                out += v.str();
+                return;
+            default:
+                repr(v, depth);
         }
     }
 
     void repr(const Value& v, int depth) {
         check(depth);
         switch (v.kind()) {
-            case Kind::Undefined: out += "Undefined"; return;
-            case Kind::None: out += "None"; return;
-            case Kind::Bool: out += v.as_bool() ? "True" : "False"; return;
-            case Kind::Int: out += std::to_string(v.as_int()); return;
-            case Kind::Float: out += py_float_repr(v.as_float()); return;
+            case Kind::Undefined:
+                out += "Undefined";
+                return;
+            case Kind::None:
+                out += "None";
+                return;
+            case Kind::Bool:
+                out += v.as_bool() ? "True" : "False";
+                return;
+            case Kind::Int:
+                out += std::to_string(v.as_int());
+                return;
+            case Kind::Float:
+                out += py_float_repr(v.as_float());
+                return;
             case Kind::String:
                 if (v.is_markup()) {
                     out += "Markup(" + py_str_repr(v.str()) + ")";
@@ -299,7 +346,7 @@ struct Printer {
             case Kind::Func: {
                 const FuncObj* f = v.as_func();
                 out += f->type == FuncObj::Type::Macro ? "<Macro '" + f->name + "'>"
-                                                        : "<built-in function " + f->name + ">";
+                                                       : "<built-in function " + f->name + ">";
                 return;
             }
             case Kind::Loop: {
@@ -340,8 +387,10 @@ bool equals(const Value& a, const Value& b, int depth) {
     if (a.kind() != b.kind()) return false;
     switch (a.kind()) {
         case Kind::Undefined:
-        case Kind::None: return true;
-        case Kind::String: return a.str() == b.str();
+        case Kind::None:
+            return true;
+        case Kind::String:
+            return a.str() == b.str();
         case Kind::List: {
             const ListObj* x = a.as_list();
             const ListObj* y = b.as_list();
@@ -369,7 +418,8 @@ bool equals(const Value& a, const Value& b, int depth) {
             const FuncObj* y = b.as_func();
             return x == y || (x->type == FuncObj::Type::Builtin && x->fn == y->fn);
         }
-        default: return a.object() == b.object();
+        default:
+            return a.object() == b.object();
     }
 }
 
@@ -409,18 +459,26 @@ bool py_order(Order op, const Value& a, const Value& b) {
         const double x = a.as_float();
         const double y = b.as_float();
         switch (op) {
-            case Order::Lt: return x < y;
-            case Order::Le: return x <= y;
-            case Order::Gt: return x > y;
-            case Order::Ge: return x >= y;
+            case Order::Lt:
+                return x < y;
+            case Order::Le:
+                return x <= y;
+            case Order::Gt:
+                return x > y;
+            case Order::Ge:
+                return x >= y;
         }
     }
     const int c = compare(a, b);
     switch (op) {
-        case Order::Lt: return c < 0;
-        case Order::Le: return c <= 0;
-        case Order::Gt: return c > 0;
-        case Order::Ge: return c >= 0;
+        case Order::Lt:
+            return c < 0;
+        case Order::Le:
+            return c <= 0;
+        case Order::Gt:
+            return c > 0;
+        case Order::Ge:
+            return c >= 0;
     }
     return false;
 }
@@ -439,8 +497,10 @@ bool contains(const Value& container, const Value& item) {
                 if (equals(v, item)) return true;
             }
             return false;
-        case Kind::Dict: return container.as_dict()->find(item) >= 0;
-        case Kind::Undefined: return false;
+        case Kind::Dict:
+            return container.as_dict()->find(item) >= 0;
+        case Kind::Undefined:
+            return false;
         default:
             fail(std::string("argument of type '") + type_name(container) + "' is not iterable");
     }
@@ -448,19 +508,27 @@ bool contains(const Value& container, const Value& item) {
 
 int64_t length(const Value& v) {
     switch (v.kind()) {
-        case Kind::String: return static_cast<int64_t>(utf8_length(v.str()));
-        case Kind::List: return static_cast<int64_t>(v.as_list()->items.size());
-        case Kind::Dict: return static_cast<int64_t>(v.as_dict()->entries.size());
-        case Kind::Undefined: return 0;
-        case Kind::Loop: return static_cast<int64_t>(v.as_loop()->items.size());
-        default: fail(std::string("object of type '") + type_name(v) + "' has no len()");
+        case Kind::String:
+            return static_cast<int64_t>(utf8_length(v.str()));
+        case Kind::List:
+            return static_cast<int64_t>(v.as_list()->items.size());
+        case Kind::Dict:
+            return static_cast<int64_t>(v.as_dict()->entries.size());
+        case Kind::Undefined:
+            return 0;
+        case Kind::Loop:
+            return static_cast<int64_t>(v.as_loop()->items.size());
+        default:
+            fail(std::string("object of type '") + type_name(v) + "' has no len()");
     }
 }
 
 std::vector<Value> iterate(Runtime& rt, const Value& v) {
     std::vector<Value> out;
     switch (v.kind()) {
-        case Kind::List: out = v.as_list()->items; break;
+        case Kind::List:
+            out = v.as_list()->items;
+            break;
         case Kind::Dict:
             out.reserve(v.as_dict()->entries.size());
             for (const auto& e : v.as_dict()->entries) out.push_back(e.first);
@@ -472,9 +540,13 @@ std::vector<Value> iterate(Runtime& rt, const Value& v) {
                 out.push_back(Value::string(std::move(s)));
             }
             break;
-        case Kind::Undefined: break;
-        case Kind::Loop: out = v.as_loop()->items; break;
-        default: fail(std::string("'") + type_name(v) + "' object is not iterable");
+        case Kind::Undefined:
+            break;
+        case Kind::Loop:
+            out = v.as_loop()->items;
+            break;
+        default:
+            fail(std::string("'") + type_name(v) + "' object is not iterable");
     }
     rt.charge(out.size());
     return out;
@@ -638,7 +710,8 @@ Value binary(Runtime& rt, BinOp op, const Value& a, const Value& b) {
             const double x = a.as_float();
             const double y = b.as_float();
             if (x == 0.0 && y < 0) fail("0.0 cannot be raised to a negative power");
-            if (x < 0 && y != std::floor(y)) fail("negative number cannot be raised to a fractional power");
+            if (x < 0 && y != std::floor(y))
+                fail("negative number cannot be raised to a fractional power");
             return Value::number(std::pow(x, y));
         }
     }

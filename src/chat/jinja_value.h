@@ -6,28 +6,39 @@
 // reference cycles (`ns.self = ns`, `l.append(l)`) can neither leak nor make destruction recurse;
 // everything is freed at once when the render ends. Strings are immutable and shared.
 #include <chrono>
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace uma::jinja {
 
 // A runtime error without position; the interpreter adds "chat template: L:C: " to it.
 class RuntimeError : public std::runtime_error {
-public:
+  public:
     explicit RuntimeError(const std::string& msg) : std::runtime_error(msg) {}
 };
 
 [[noreturn]] void fail(const std::string& msg);
 
-enum class Kind : uint8_t { Undefined, None, Bool, Int, Float, String, List, Dict, Namespace, Func, Loop };
+enum class Kind : uint8_t {
+    Undefined,
+    None,
+    Bool,
+    Int,
+    Float,
+    String,
+    List,
+    Dict,
+    Namespace,
+    Func,
+    Loop
+};
 
 struct Object {
     virtual ~Object() = default;
@@ -38,7 +49,7 @@ struct FuncObj;
 struct LoopObj;
 
 class Value {
-public:
+  public:
     Value() = default;  // undefined
     static Value undefined(std::string hint = {});
     static Value none();
@@ -63,7 +74,9 @@ public:
     bool is_int() const { return kind_ == Kind::Int; }
     bool is_float() const { return kind_ == Kind::Float; }
     // int, float or bool (Python numbers; bool is an int subclass)
-    bool is_number() const { return kind_ == Kind::Int || kind_ == Kind::Float || kind_ == Kind::Bool; }
+    bool is_number() const {
+        return kind_ == Kind::Int || kind_ == Kind::Float || kind_ == Kind::Bool;
+    }
     bool is_string() const { return kind_ == Kind::String; }
     bool is_markup() const { return kind_ == Kind::String && markup_; }
     bool is_list() const { return kind_ == Kind::List; }
@@ -85,7 +98,7 @@ public:
     LoopObj* as_loop() const;
     const Object* object() const { return obj_; }
 
-private:
+  private:
     Kind kind_ = Kind::Undefined;
     bool markup_ = false;
     union {
@@ -158,14 +171,22 @@ struct LoopObj : Object {
     bool has_changed = false;
 };
 
-inline ListObj* Value::as_list() const { return static_cast<ListObj*>(obj_); }
-inline DictObj* Value::as_dict() const { return static_cast<DictObj*>(obj_); }
-inline FuncObj* Value::as_func() const { return static_cast<FuncObj*>(obj_); }
-inline LoopObj* Value::as_loop() const { return static_cast<LoopObj*>(obj_); }
+inline ListObj* Value::as_list() const {
+    return static_cast<ListObj*>(obj_);
+}
+inline DictObj* Value::as_dict() const {
+    return static_cast<DictObj*>(obj_);
+}
+inline FuncObj* Value::as_func() const {
+    return static_cast<FuncObj*>(obj_);
+}
+inline LoopObj* Value::as_loop() const {
+    return static_cast<LoopObj*>(obj_);
+}
 
 // Per-render state shared by the value operations: the heap, the limits and the clock.
 class Runtime {
-public:
+  public:
     explicit Runtime(Limits limits, std::function<std::tm()> clock = {})
         : limits_(limits), clock_(std::move(clock)) {}
     Runtime(const Runtime&) = delete;
@@ -195,7 +216,7 @@ public:
     const Limits& limits() const { return limits_; }
     std::tm now() const;
 
-private:
+  private:
     template <class T>
     T* track(std::unique_ptr<T> p);
     Limits limits_;
@@ -206,13 +227,13 @@ private:
 
 // Makes `rt` the runtime whose limits to_str / repr / equals use on this thread.
 class RuntimeScope {
-public:
+  public:
     explicit RuntimeScope(Runtime& rt);
     ~RuntimeScope();
     RuntimeScope(const RuntimeScope&) = delete;
     RuntimeScope& operator=(const RuntimeScope&) = delete;
 
-private:
+  private:
     Runtime* prev_;
 };
 
@@ -239,7 +260,8 @@ Value negate(const Value& v);
 // Attribute (`a.b`) and item (`a[b]`) access with Jinja's fallbacks; missing gives undefined.
 Value get_attr(Runtime& rt, const Value& obj, const std::string& name);
 Value get_item(Runtime& rt, const Value& obj, const Value& key);
-Value slice(Runtime& rt, const Value& obj, const Value& start, const Value& stop, const Value& step);
+Value slice(Runtime& rt, const Value& obj, const Value& start, const Value& stop,
+            const Value& step);
 
 // Python's "%" operator on a format string.
 std::string percent_format(Runtime& rt, const std::string& fmt, const Value& args);
@@ -248,7 +270,7 @@ std::string str_format(Runtime& rt, const std::string& fmt, const Args& args);
 
 // json.dumps(v, ensure_ascii, indent, separators, sort_keys).
 struct JsonOptions {
-    bool pretty = false;     // indent given: newlines and `indent_str` per level
+    bool pretty = false;  // indent given: newlines and `indent_str` per level
     std::string indent_str;
     std::string item_sep = ", ";
     std::string key_sep = ": ";

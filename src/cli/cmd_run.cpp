@@ -9,6 +9,7 @@
 #include "uma/core/error.h"
 #include "uma/runtime/chat_prompt.h"
 #include "uma/runtime/loaded_model.h"
+#include "uma/runtime/model_store.h"
 #include "uma/runtime/session.h"
 
 namespace uma::cli {
@@ -102,7 +103,7 @@ int cmd_run(int argc, char** argv) {
         throw Error("usage: uma run MODEL [PROMPT] [options]");
     std::string prompt = args.positional().size() == 2 ? args.positional()[1]
                                                         : args.get("--prompt", "");
-    auto m = LoadedModel::load(args.positional()[0], static_cast<int>(args.get_int("--threads", 0)));
+    auto m = LoadedModel::load(resolve_model_path(args.positional()[0]), static_cast<int>(args.get_int("--threads", 0)));
     const GenerateOptions options = generate_options(args);
     Session session(*m.model, *m.tokenizer, *m.backend, m.context_size(args.get_int("--ctx", 0)),
                     kv_type(args));

@@ -6,16 +6,19 @@
 #include "args.h"
 #include "commands.h"
 #include "format.h"
+#include "store_views.h"
 #include "uma/core/error.h"
 #include "uma/models/model.h"
 
 namespace uma::cli {
 
 int cmd_show(int argc, char** argv) {
-    Args args(argc, argv, 2, {}, {"--ctx", "--kv-type"});
-    if (args.positional().size() != 1) throw Error("usage: uma show MODEL [--ctx N]");
-    const std::string& path = args.positional()[0];
-    auto model = load_model(path);
+    Args args(argc, argv, 2, show_part_flags(), {"--ctx", "--kv-type"});
+    if (args.positional().size() != 1)
+        throw Error("usage: uma show MODEL [--ctx N] [--modelfile|--template|--parameters|--system]");
+    const ResolvedModel resolved = resolve_model(args.positional()[0]);
+    if (print_model_part(resolved, args)) return 0;
+    auto model = load_model(resolved.gguf_path.string());
     const ModelConfig& c = model->config();
     const GgufFile& f = model->file();
     const int64_t n_ctx = args.get_int("--ctx", std::min<int64_t>(c.n_ctx_train, 4096));
@@ -55,6 +58,7 @@ int cmd_show(int argc, char** argv) {
                 human_bytes(model->cache_bytes(n_ctx, *kv_type)).c_str(),
                 static_cast<long long>(n_ctx), std::string(type_name(*kv_type)).c_str());
     std::printf("    weights read/token  %s\n", human_bytes(model->active_weight_bytes()).c_str());
+    print_model_settings(resolved);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "uma/core/error.h"
 #include "uma/core/gguf.h"
+#include "uma/runtime/model_store.h"
 #include "uma/tokenizer/tokenizer.h"
 
 namespace uma::cli {
@@ -13,7 +14,7 @@ int cmd_tokenize(int argc, char** argv) {
     Args args(argc, argv, 2, {"--pieces", "--no-special", "--parse-special"}, {});
     if (args.positional().size() != 2)
         throw Error("usage: uma tokenize MODEL TEXT [--pieces] [--no-special] [--parse-special]");
-    auto file = GgufFile::open(args.positional()[0]);
+    auto file = GgufFile::open(resolve_model_path(args.positional()[0]));
     auto tokenizer = Tokenizer::from_gguf(*file);
     const auto ids = tokenizer->encode(args.positional()[1], !args.flag("--no-special"),
                                        args.flag("--parse-special"));

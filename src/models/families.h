@@ -8,6 +8,9 @@ namespace uma {
 
 ModelConfig read_config(const GgufFile& file);
 
-std::unique_ptr<Model> make_llama_family(std::unique_ptr<GgufFile> file, ModelConfig config);
+std::unique_ptr<Model> make_llama(std::unique_ptr<GgufFile> file, ModelConfig config);
+std::unique_ptr<Model> make_qwen(std::unique_ptr<GgufFile> file, ModelConfig config);
+std::unique_ptr<Model> make_phi3(std::unique_ptr<GgufFile> file, ModelConfig config);
+std::unique_ptr<Model> make_gemma(std::unique_ptr<GgufFile> file, ModelConfig config);
 
 }  // namespace uma

@@ -14,8 +14,9 @@ using Factory = std::function<std::unique_ptr<Model>(std::unique_ptr<GgufFile>, 
 
 const std::map<std::string, Factory>& registry() {
     static const std::map<std::string, Factory> factories = {
-        {"llama", make_llama_family},
-        {"qwen2", make_llama_family},
+        {"llama", make_llama},    {"qwen2", make_qwen},    {"qwen2moe", make_qwen},
+        {"qwen3", make_qwen},     {"qwen3moe", make_qwen}, {"phi3", make_phi3},
+        {"gemma2", make_gemma},   {"gemma3", make_gemma},
     };
     return factories;
 }

@@ -47,10 +47,29 @@ void Sampler::apply_repeat_penalty(std::vector<float>& logits, std::span<const i
     }
 }
 
-int32_t Sampler::sample(std::span<const float> logits_in, std::span<const int32_t> history) {
+int32_t Sampler::sample(std::span<const float> logits_in, std::span<const int32_t> history,
+                        TokenConstraint* constraint) {
     if (logits_in.empty()) throw Error("cannot sample from an empty vocabulary");
     std::vector<float> logits(logits_in.begin(), logits_in.end());
     apply_repeat_penalty(logits, history, params_.repeat_penalty, params_.repeat_last_n);
+    if (!constraint) return pick(logits);
+    // Greedy: when the argmax is allowed anyway, the mask (a walk over the vocabulary) is moot.
+    if (params_.temperature <= 0) {
+        const int32_t best = argmax(logits);
+        if (constraint->allows(best)) {
+            constraint->accept(best);
+            return best;
+        }
+    }
+    constraint->apply(logits);
+    if (!std::any_of(logits.begin(), logits.end(), [](float l) { return l > -INFINITY; }))
+        throw Error("the output constraint allows no token here");
+    const int32_t token = pick(logits);
+    constraint->accept(token);
+    return token;
+}
+
+int32_t Sampler::pick(std::vector<float>& logits) {
     if (params_.temperature <= 0) return argmax(logits);
 
     std::vector<int32_t> ids(logits.size());

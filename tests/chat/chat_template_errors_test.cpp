@@ -36,7 +36,8 @@ TEST(ChatTemplateErrors, SyntaxErrorsNameLineAndColumn) {
     EXPECT_EQ(error_of("{% for x in y %}\n  body"),
               "chat template: 2:7: unexpected end of template, expected 'endfor' or 'else'");
     EXPECT_EQ(error_of("ok\n\n   {% endif %}"), "chat template: 3:7: unexpected 'endif'");
-    EXPECT_EQ(error_of("{% frobnicate %}"), "chat template: 1:4: encountered unknown tag 'frobnicate'");
+    EXPECT_EQ(error_of("{% frobnicate %}"),
+              "chat template: 1:4: encountered unknown tag 'frobnicate'");
     EXPECT_EQ(error_of("{{ [1, 2 }}"), "chat template: 1:10: unexpected '}', expected ']'");
     EXPECT_EQ(error_of("{{ 'abc }}"), "chat template: 1:4: unexpected char '''");
     EXPECT_EQ(error_of("{# never closed"), "chat template: 1:1: missing end of comment tag");
@@ -53,9 +54,11 @@ TEST(ChatTemplateErrors, RuntimeErrorsNameLineAndColumn) {
               "chat template: 2:12: unsupported operand type(s) for +: 'int' and 'str'");
     EXPECT_EQ(error_of("{{ x + 1 }}"), "chat template: 1:6: 'x' is undefined");
     EXPECT_EQ(error_of("{{ 1 / 0 }}"), "chat template: 1:6: division by zero");
-    EXPECT_EQ(error_of("{{ 1 | nosuchfilter }}"), "chat template: 1:8: No filter named 'nosuchfilter'.");
+    EXPECT_EQ(error_of("{{ 1 | nosuchfilter }}"),
+              "chat template: 1:8: No filter named 'nosuchfilter'.");
     EXPECT_EQ(error_of("{{ 1 is nosuchtest }}"), "chat template: 1:9: No test named 'nosuchtest'.");
-    EXPECT_EQ(error_of("{% for a, b in [1] %}{% endfor %}"), "chat template: 1:4: 'int' object is not iterable");
+    EXPECT_EQ(error_of("{% for a, b in [1] %}{% endfor %}"),
+              "chat template: 1:4: 'int' object is not iterable");
     EXPECT_EQ(error_of("{% set ns = 1 %}{% set ns.a = 2 %}"),
               "chat template: 1:20: cannot assign attribute on non-namespace object");
     EXPECT_EQ(error_of("{{ 'a' < 1 }}"),
@@ -80,7 +83,8 @@ TEST(ChatTemplateErrors, UndefinedIsLenient) {
     EXPECT_EQ(render("[{{ x }}][{{ x.y.z }}][{{ x['k'] }}][{{ x.y is defined }}][{{ x|length }}]"),
               "[][][][False][0]");
     EXPECT_EQ(render("{% for i in x %}never{% else %}empty{% endfor %}"), "empty");
-    EXPECT_EQ(render("{% if x %}yes{% else %}no{% endif %}{{ x is none }}{{ x == x }}"), "noFalseTrue");
+    EXPECT_EQ(render("{% if x %}yes{% else %}no{% endif %}{{ x is none }}{{ x == x }}"),
+              "noFalseTrue");
     EXPECT_EQ(render("{{ x|default('fallback') }}|{{ x.y|default('deep') }}"), "fallback|deep");
 }
 
@@ -98,9 +102,9 @@ TEST(ChatTemplateErrors, ContextValues) {
 TEST(ChatTemplateLimits, StepBudgetStopsRunawayLoops) {
     uma::RenderOptions opts;
     opts.max_steps = 200000;
-    const std::string msg = error_of(
-        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-        Json::object(), opts);
+    const std::string msg =
+        error_of("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                 Json::object(), opts);
     EXPECT_NE(msg.find("render step limit exceeded"), std::string::npos) << msg;
 }
 
@@ -118,8 +122,9 @@ TEST(ChatTemplateLimits, StringGrowthIsBounded) {
         Json::object(), opts);
     EXPECT_NE(msg.find("exceeds the size limit"), std::string::npos) << msg;
     EXPECT_THROW(render("{{ 'ab' * 100000000 }}", Json::object(), opts), uma::Error);
-    EXPECT_THROW(render("{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}", Json::object(), opts),
-                 uma::Error);
+    EXPECT_THROW(
+        render("{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}", Json::object(), opts),
+        uma::Error);
 }
 
 TEST(ChatTemplateLimits, DeepNestingIsRejected) {
@@ -140,7 +145,8 @@ TEST(ChatTemplateLimits, DeepNestingIsRejected) {
 
 TEST(ChatTemplateLimits, SelfReferencingValuesDoNotCrash) {
     EXPECT_THROW(render("{% set l = [] %}{% do l.append(l) %}{{ l }}"), uma::Error);
-    EXPECT_THROW(render("{% set ns = namespace() %}{% set ns.me = ns %}{{ [ns]|tojson }}"), uma::Error);
+    EXPECT_THROW(render("{% set ns = namespace() %}{% set ns.me = ns %}{{ [ns]|tojson }}"),
+                 uma::Error);
     EXPECT_EQ(render("{% set l = [] %}{% do l.append(l) %}{{ l|length }}"), "1");
 }
 

@@ -77,13 +77,15 @@ TEST(ChatTemplateGolden, RendersEveryCaseByteForByte) {
             want = want.substr(error_prefix.size());
             try {
                 const std::string out = tmpl.render(ctx, opts);
-                ADD_FAILURE() << "expected the template to raise \"" << want << "\", got output:\n" << out;
+                ADD_FAILURE() << "expected the template to raise \"" << want << "\", got output:\n"
+                              << out;
             } catch (const uma::Error& e) {
                 EXPECT_EQ(std::string(e.what()), want);
             }
             ++raised;
         } else {
-            const std::string want = read_file(golden_dir / r.at("expected_file").get<std::string>());
+            const std::string want =
+                read_file(golden_dir / r.at("expected_file").get<std::string>());
             std::string got;
             try {
                 got = tmpl.render(ctx, opts);
@@ -128,15 +130,22 @@ TEST(ChatTemplateGolden, FirefunctionWithItsExtraVariables) {
         "bos_token": "<s>"
     })J");
     const std::string out = tmpl.render(ctx);
-    EXPECT_EQ(out.rfind("<s><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant", 0), 0u)
+    EXPECT_EQ(
+        out.rfind("<s><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant",
+                  0),
+        0u)
         << out;
-    EXPECT_NE(out.find("Available functions as JSON spec:\n[{\"name\": \"get_weather\"}]\nToday is 2026-11-24."
-                       "<|eot_id|>"),
+    EXPECT_NE(
+        out.find(
+            "Available functions as JSON spec:\n[{\"name\": \"get_weather\"}]\nToday is 2026-11-24."
+            "<|eot_id|>"),
+        std::string::npos)
+        << out;
+    EXPECT_NE(out.find("<|start_header_id|>user<|end_header_id|>\n\nweather?<|eot_id|>"),
               std::string::npos)
         << out;
-    EXPECT_NE(out.find("<|start_header_id|>user<|end_header_id|>\n\nweather?<|eot_id|>"), std::string::npos)
-        << out;
-    EXPECT_NE(out.find(" functools[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}]<|eot_id|>"),
+    EXPECT_NE(out.find(" functools[{\"name\": \"get_weather\", \"arguments\": {\"city\": "
+                       "\"Oslo\"}}]<|eot_id|>"),
               std::string::npos)
         << out;
     EXPECT_EQ(out.substr(out.size() - 47), "<|start_header_id|>assistant<|end_header_id|>\n\n");

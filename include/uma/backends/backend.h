@@ -84,6 +84,8 @@ public:
                       const int32_t* positions, const RopeParams& params) = 0;
     // out = silu(gate) * up, elementwise over n values.
     virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+    // out = gelu(gate) * up (tanh approximation), elementwise over n values.
+    virtual void geglu(const float* gate, const float* up, int64_t n, float* out) = 0;
     // Stores rows of keys/values (floats) into cache rows starting at `first_row`.
     virtual void store_rows(const float* src, int64_t n_rows, int64_t row_elements,
                             const KvView& dst, int64_t first_row) = 0;

@@ -13,10 +13,9 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace uma {
 
@@ -37,7 +36,7 @@ struct RenderOptions {
 };
 
 class ChatTemplate {
-public:
+  public:
     // Parses `source`; throws uma::Error("chat template: <line>:<col>: ...") on syntax errors.
     explicit ChatTemplate(std::string source);
     ~ChatTemplate();
@@ -55,7 +54,7 @@ public:
 
     const std::string& source() const { return source_; }
 
-private:
+  private:
     std::string source_;
     std::shared_ptr<const jinja::Program> program_;
 };

@@ -33,6 +33,13 @@ struct ModelConfig {
     int64_t n_expert_used = 0;
 };
 
+// New tokens of one sequence in a batch: they take positions cache->size() onwards.
+struct SequenceBatch {
+    std::span<const TokenId> tokens;
+    KvCache* cache = nullptr;
+    bool all_logits = false;  // logits for every token, else for the last one only
+};
+
 // A loaded model: weights in place in the file mapping, and a forward pass over a batch of tokens.
 class Model {
 public:
@@ -41,10 +48,18 @@ public:
     const ModelConfig& config() const { return config_; }
     const GgufFile& file() const { return *file_; }
 
-    // Runs `tokens` at positions cache.size() onwards, storing their keys and values in the cache.
-    // Fills `logits` with one row of n_vocab per token when `all_logits`, else the last row only.
-    virtual void forward(std::span<const TokenId> tokens, KvCache& cache, Backend& backend,
-                         std::vector<float>& logits, bool all_logits) = 0;
+    // Runs the tokens of several sequences in one pass (the weights are read once for all of
+    // them), storing their keys and values in each sequence's cache. `logits` receives, for each
+    // sequence in order, one row of n_vocab per token (all_logits) or for its last token.
+    virtual void forward_batch(std::span<const SequenceBatch> batch, Backend& backend,
+                               std::vector<float>& logits) = 0;
+
+    // One sequence: see forward_batch.
+    void forward(std::span<const TokenId> tokens, KvCache& cache, Backend& backend,
+                 std::vector<float>& logits, bool all_logits) {
+        const SequenceBatch one{tokens, &cache, all_logits};
+        forward_batch({&one, 1}, backend, logits);
+    }
 
     KvCache make_cache(int64_t n_ctx, GgmlType type) const;
     size_t cache_bytes(int64_t n_ctx, GgmlType type) const;

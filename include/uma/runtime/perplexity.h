@@ -24,4 +24,21 @@ PerplexityResult compute_perplexity(Model& model, const Tokenizer& tokenizer, Ba
                                     const std::string& text, int64_t chunk_size,
                                     const std::function<void(int64_t, double)>& on_chunk = {});
 
+// How far a model's next-token distributions are from a base model's (usually the F32 or F16
+// original of a quantized model), over the same scored positions as compute_perplexity.
+struct KlDivergenceResult {
+    PerplexityResult model;
+    PerplexityResult base;
+    double mean_kl = 0;         // mean KL(base || model) in nats
+    double kl_p99 = 0;          // 99th percentile of the per-token KL
+    double max_kl = 0;
+    double top1_agreement = 0;  // share of positions where both models' argmax agree
+};
+
+// Both models must share the tokenizer's vocabulary. `on_chunk(index, running mean KL)`.
+KlDivergenceResult compute_kl_divergence(Model& model, Model& base, const Tokenizer& tokenizer,
+                                         Backend& backend, const std::string& text,
+                                         int64_t chunk_size,
+                                         const std::function<void(int64_t, double)>& on_chunk = {});
+
 }  // namespace uma

@@ -4,6 +4,8 @@
 #include <span>
 #include <vector>
 
+#include "uma/sampling/token_constraint.h"
+
 namespace uma {
 
 struct SamplerParams {
@@ -25,13 +27,17 @@ public:
     explicit Sampler(SamplerParams params);
     const SamplerParams& params() const { return params_; }
 
-    int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+    // With a constraint (structured output), tokens it forbids are never drawn and the chosen
+    // token is passed to constraint->accept(). Throws uma::Error when it allows no token.
+    int32_t sample(std::span<const float> logits, std::span<const int32_t> history,
+                   TokenConstraint* constraint = nullptr);
 
     // Applies the repetition penalty the way llama.cpp does (divide positive, multiply negative).
     static void apply_repeat_penalty(std::vector<float>& logits, std::span<const int32_t> history,
                                      float penalty, int32_t last_n);
 
 private:
+    int32_t pick(std::vector<float>& logits);  // after the penalty: truncation and the draw
     SamplerParams params_;
     std::mt19937_64 rng_;
 };

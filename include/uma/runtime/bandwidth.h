@@ -1,0 +1,22 @@
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace uma {
+
+struct BandwidthMeasurement {
+    double gigabytes_per_second = 0;  // 1e9 bytes per second
+    int threads = 0;
+    bool from_cache = false;
+    std::string cache_path;  // empty when nothing was cached
+};
+
+// Streams a buffer much larger than the caches with `n_threads` threads (each summing its slice
+// with the widest vector loads the CPU has) and returns the best of `repetitions` passes, in GB/s.
+double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetitions);
+
+// The machine's read bandwidth for `n_threads`: measured once (1 GiB, best of 5) and kept in
+// $UMA_BANDWIDTH_CACHE, else ~/.uma/bandwidth.json, keyed by CPU model and thread count.
+BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure = false);
+
+}  // namespace uma

@@ -1,0 +1,50 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "uma/core/ggml_type.h"
+
+namespace uma {
+
+struct BenchOptions {
+    std::string model_path;
+    std::vector<int64_t> prompt_sizes = {512};  // prompt-processing tests (0 entries: none)
+    std::vector<int64_t> gen_sizes = {128};     // generation tests
+    std::vector<int64_t> depths = {0};          // tokens already in the context before each test
+    int threads = 0;                            // 0: all cores
+    int repetitions = 3;
+    GgmlType kv_type = GgmlType::F16;
+    bool measure_bandwidth = true;  // compare against the machine's measured read bandwidth
+};
+
+struct BenchResult {
+    std::string test;  // "pp512", "tg128", "tg128@d4096"
+    std::string model_path;
+    std::string model_type;  // "Q4_K_M"
+    std::string backend;
+    int threads = 0;
+    int64_t n_prompt = 0, n_gen = 0, depth = 0;
+    std::vector<double> samples;  // tokens/s of each repetition
+    double tokens_per_second = 0;  // mean of the samples
+    double stddev = 0;
+    size_t model_bytes = 0;        // all tensor bytes of the file
+    double bytes_per_token = 0;    // weights (and KV cache) read per token processed
+    double bandwidth_gbs = 0;      // bytes_per_token * tokens_per_second
+    double machine_bandwidth_gbs = 0;  // measured read bandwidth with the same thread count
+    double bandwidth_fraction = 0;     // bandwidth_gbs / machine_bandwidth_gbs (0 if unmeasured)
+    size_t peak_rss_bytes = 0;
+
+    nlohmann::ordered_json to_json() const;
+};
+
+// Loads the model once and runs every prompt test and every generation test at every depth, with
+// random tokens, each `repetitions` times after an untimed warm-up. Prompt tests evaluate the
+// whole prompt in batches of 512; generation tests evaluate one token at a time.
+std::vector<BenchResult> run_bench(const BenchOptions& options,
+                                   const std::function<void(const BenchResult&)>& on_result = {});
+
+}  // namespace uma

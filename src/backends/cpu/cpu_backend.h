@@ -1,0 +1,35 @@
+#pragma once
+#include <vector>
+
+#include "uma/backends/backend.h"
+#include "uma/backends/cpu/thread_pool.h"
+
+namespace uma {
+
+// The CPU backend. Matrix products and attention live in cpu_backend.cpp; the cheap elementwise
+// operations in cpu_elementwise.cpp.
+class CpuBackend final : public Backend {
+public:
+    explicit CpuBackend(int n_threads) : pool_(n_threads) {}
+
+    std::string describe() const override;
+    int threads() const override { return pool_.size(); }
+
+    void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override;
+    void get_row(const Weight& w, int64_t row, float* out) override;
+    void rms_norm(const float* x, const float* weight, int64_t n_rows, int64_t dim, float eps,
+                  float* y) override;
+    void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+              const int32_t* positions, const RopeParams& params) override;
+    void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
+    void geglu(const float* gate, const float* up, int64_t n, float* out) override;
+    void store_rows(const float* src, int64_t n_rows, int64_t row_elements, const KvView& dst,
+                    int64_t first_row) override;
+    void attention(const AttentionArgs& args) override;
+
+private:
+    cpu::ThreadPool pool_;
+    std::vector<uint8_t> activations_;
+};
+
+}  // namespace uma

@@ -1,0 +1,95 @@
+#include <cmath>
+#include <vector>
+
+#include "cpu_backend.h"
+#include "uma/backends/cpu/quant.h"
+
+namespace uma {
+namespace {
+
+// YaRN: blends interpolated and extrapolated frequencies per dimension pair.
+double rope_yarn_theta(double theta_extrap, int64_t i, const RopeParams& p, float* mscale) {
+    const double theta_interp = p.freq_scale * theta_extrap;
+    if (p.ext_factor == 0.0f) {
+        *mscale = p.attn_factor;
+        return theta_interp;
+    }
+    const auto corr_dim = [&](float n_rot_beta) {
+        return p.n_rot * std::log(double(p.n_ctx_orig) / (n_rot_beta * 2 * M_PI)) /
+               (2 * std::log(double(p.freq_base)));
+    };
+    const double low = std::max(0.0, std::floor(corr_dim(p.beta_fast)));
+    const double high = std::min(double(p.n_rot - 1), std::ceil(corr_dim(p.beta_slow)));
+    const double y = (double(i) - low) / std::max(0.001, high - low);
+    const double ramp_mix = (1.0 - std::min(1.0, std::max(0.0, y))) * p.ext_factor;
+    const double theta = theta_interp * (1 - ramp_mix) + theta_extrap * ramp_mix;
+    *mscale = p.attn_factor * float(1.0 + 0.1 * std::log(1.0 / p.freq_scale));
+    return theta;
+}
+
+}  // namespace
+
+void CpuBackend::rms_norm(const float* x, const float* weight, int64_t n_rows, int64_t dim,
+                          float eps, float* y) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* in = x + r * dim;
+        float* out = y + r * dim;
+        double sum = 0;
+        for (int64_t i = 0; i < dim; ++i) sum += double(in[i]) * in[i];
+        const float inv = 1.0f / std::sqrt(float(sum / double(dim)) + eps);
+        if (weight)
+            for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv * weight[i];
+        else
+            for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv;
+    }
+}
+
+void CpuBackend::rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                      const int32_t* positions, const RopeParams& p) {
+    const int64_t half = p.n_rot / 2;
+    std::vector<float> cos_table(half), sin_table(half);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t i = 0; i < half; ++i) {
+            double theta = double(positions[t]) *
+                           std::pow(double(p.freq_base), -2.0 * double(i) / double(p.n_rot));
+            if (p.freq_factors) theta /= double(p.freq_factors[i]);
+            float mscale = 1.0f;
+            theta = rope_yarn_theta(theta, i, p, &mscale);
+            cos_table[i] = float(std::cos(theta)) * mscale;
+            sin_table[i] = float(std::sin(theta)) * mscale;
+        }
+        for (int64_t h = 0; h < n_heads; ++h) {
+            float* v = x + (t * n_heads + h) * head_dim;
+            for (int64_t i = 0; i < half; ++i) {
+                const int64_t a = p.style == RopeStyle::Normal ? 2 * i : i;
+                const int64_t b = p.style == RopeStyle::Normal ? 2 * i + 1 : i + half;
+                const float x0 = v[a], x1 = v[b];
+                v[a] = x0 * cos_table[i] - x1 * sin_table[i];
+                v[b] = x0 * sin_table[i] + x1 * cos_table[i];
+            }
+        }
+    }
+}
+
+void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void CpuBackend::geglu(const float* gate, const float* up, int64_t n, float* out) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        const float gelu = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g)));
+        out[i] = gelu * up[i];
+    }
+}
+
+void CpuBackend::store_rows(const float* src, int64_t n_rows, int64_t row_elements,
+                            const KvView& dst, int64_t first_row) {
+    for (int64_t r = 0; r < n_rows; ++r)
+        cpu::quantize_row(dst.type, src + r * row_elements,
+                          dst.data + static_cast<size_t>(first_row + r) * dst.row_bytes,
+                          row_elements);
+}
+
+}  // namespace uma

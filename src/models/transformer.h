@@ -1,0 +1,133 @@
+#pragma once
+// Building blocks shared by every decoder-only family: batching of sequences, attention over the
+// KV cache, dense and mixture-of-experts feed-forward networks, and the output head. Each family
+// file writes its layer as a few lines of math in terms of these.
+#include <vector>
+
+#include "uma/models/model.h"
+#include "weights.h"
+
+namespace uma {
+
+// The tokens of one sequence within a forward pass.
+struct SequenceSlice {
+    int64_t first = 0;  // index of its first token in the batch
+    int64_t count = 0;
+    int64_t pos0 = 0;  // position of its first token
+    KvCache* cache = nullptr;
+    bool all_logits = false;
+};
+
+// Activations of one forward pass: the residual stream and the batch layout.
+struct ForwardPass {
+    explicit ForwardPass(Backend& backend) : be(backend) {}
+    Backend& be;
+    int64_t n = 0;                  // tokens in the batch
+    std::vector<TokenId> tokens;
+    std::vector<int32_t> positions;  // of each token in its own sequence
+    std::vector<SequenceSlice> seqs;
+    std::vector<float> x;  // residual stream, [n][n_embd]
+};
+
+struct AttentionWeights {
+    const float* norm = nullptr;
+    Weight wq, wk, wv;  // separate projections, or
+    Weight wqkv;        // one fused projection (phi3)
+    const float *bq = nullptr, *bk = nullptr, *bv = nullptr;
+    const float *q_norm = nullptr, *k_norm = nullptr;  // per-head RMS norms (qwen3, gemma3)
+    Weight wo;
+};
+
+struct FfnWeights {
+    const float* norm = nullptr;
+    Weight gate, up, down;  // dense SwiGLU/GeGLU
+    Weight gate_up;         // fused gate and up halves (phi3)
+    // Mixture of experts.
+    Weight router;                             // [n_embd -> n_expert]
+    Weight gate_exps, up_exps, down_exps;      // stacks of n_expert matrices
+    Weight gate_shared, up_shared, down_shared;  // the always-on shared expert
+    const float* shared_gate = nullptr;        // sigmoid gate of the shared expert, [n_embd]
+    bool is_moe() const { return router.present(); }
+};
+
+enum class ExpertGating {
+    SoftmaxThenTopK,             // qwen2moe: weights are the softmax probabilities of the chosen
+    SoftmaxThenTopKNormalized,   // mixtral, qwen3moe: chosen probabilities renormalised to sum 1
+};
+
+struct AttentionOptions {
+    float scale = 1.0f;
+    float softcap = 0.0f;
+    int64_t window = 0;
+    const RopeParams* rope = nullptr;  // null: no rotary embedding
+};
+
+class TransformerModel : public Model {
+public:
+    void forward_batch(std::span<const SequenceBatch> batch, Backend& backend,
+                       std::vector<float>& logits) override;
+
+protected:
+    TransformerModel(std::unique_ptr<GgufFile> file, ModelConfig config);
+
+    // The family's layer: reads and updates pass.x.
+    virtual void layer(int64_t index, ForwardPass& pass) = 0;
+    // Token embeddings into pass.x (families may scale them).
+    virtual void embed(ForwardPass& pass);
+
+    // Loads the output head: output_norm, output (or the tied embedding).
+    void load_output_head();
+    AttentionWeights load_attention(int64_t layer, bool fused_qkv = false);
+    FfnWeights load_ffn(int64_t layer);
+
+    // y = norm(x) * weight for each of the n rows.
+    void norm(ForwardPass& pass, const float* x, const float* weight, float* y) const;
+    // out = Wo · attention(q, k, v) of norm'd input `h`; result written to `out` [n][n_embd].
+    void attention(ForwardPass& pass, int64_t layer, const AttentionWeights& w, const float* h,
+                   float* out, const AttentionOptions& options);
+    // out = feed-forward(h), dense or mixture of experts; `geglu` picks GELU over SiLU gating.
+    void feed_forward(ForwardPass& pass, const FfnWeights& w, const float* h, float* out,
+                      bool geglu = false);
+    static void add_in_place(float* x, const float* y, int64_t n);
+
+    WeightLoader loader_;
+    Weight token_embd_, output_;
+    const float* output_norm_ = nullptr;
+    float final_softcap_ = 0.0f;
+    ExpertGating expert_gating_ = ExpertGating::SoftmaxThenTopKNormalized;
+    int64_t n_ff_expert_ = 0;
+    int64_t n_ff_shared_ = 0;
+
+private:
+    void dense_ffn(ForwardPass& pass, const Weight& gate, const Weight& up, const Weight& down,
+                   const float* h, int64_t n, float* out, bool geglu) const;
+    void fused_ffn(ForwardPass& pass, const Weight& gate_up, const Weight& down, const float* h,
+                   float* out) const;
+    void moe_ffn(ForwardPass& pass, const FfnWeights& w, const float* h, float* out) const;
+};
+
+}  // namespace uma
+
+namespace uma {
+
+// The common pre-norm decoder layer (llama, qwen, phi3, mixtral):
+//   x += Wo · attention(norm(x)),   x += ffn(norm(x))
+class PreNormDecoder : public TransformerModel {
+protected:
+    PreNormDecoder(std::unique_ptr<GgufFile> file, ModelConfig config)
+        : TransformerModel(std::move(file), std::move(config)) {}
+
+    // Loads every layer once the family has set up its configuration.
+    void load_layers(bool fused_qkv);
+    void layer(int64_t index, ForwardPass& pass) override;
+
+    AttentionOptions attention_options_;
+
+    struct Layer {
+        AttentionWeights attention;
+        FfnWeights ffn;
+    };
+    std::vector<Layer> layers_;
+};
+
+}  // namespace uma
