@@ -28,7 +28,7 @@ public:
             1.0f / std::sqrt(float(is_27b ? c.n_embd / c.n_head : c.head_dim));
         local_rope_ = c.rope;
         if (gemma3) {
-            local_rope_.freq_base = static_cast<float>(file_->get_float(a + "rope.local_freq_base", 10000.0));
+            local_rope_.freq_base = static_cast<float>(file_->get_float(a + "rope.freq_base_swa", 10000.0));
             local_rope_.freq_scale = 1.0f;
         }
         for (int64_t l = 0; l < c.n_layer; ++l) {

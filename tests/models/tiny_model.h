@@ -3,6 +3,7 @@
 // to check uma against: an independent implementation written straight from the math.
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -22,6 +23,23 @@ struct TinySpec {
     bool tied_output = false;
     GgmlType matrix_type = GgmlType::F32;
     uint32_t seed = 1;
+    // qwen3 / gemma3: per-head RMS norms of q and k.
+    bool qk_norm = false;
+    // Mixture of experts (0: dense).
+    int64_t n_expert = 0, n_expert_used = 0, n_ff_expert = 32, n_ff_shared = 0;
+    bool shared_gate = false;
+    bool normalize_expert_weights = true;
+    // Gemma: scaled embeddings, post norms, GeGLU, soft-capping, sliding windows.
+    float attn_softcap = 0, final_softcap = 0;
+    int64_t window = 0;
+
+    bool neox() const { return arch != "llama"; }
+    bool gemma() const { return arch == "gemma2" || arch == "gemma3"; }
+    // Which layers use the sliding window (the reference implementation's patterns).
+    bool sliding(int64_t layer) const {
+        if (window <= 0) return false;
+        return arch == "gemma3" ? (layer + 1) % 6 != 0 : layer % 2 == 0;
+    }
 };
 
 // Named float tensors with GGUF dims (dims[0] innermost).
@@ -48,11 +66,33 @@ public:
                 add(p + "attn_k.bias", {spec.n_head_kv * hd}, 0.2f);
                 add(p + "attn_v.bias", {spec.n_head_kv * hd}, 0.2f);
             }
+            if (spec.qk_norm) {
+                add(p + "attn_q_norm.weight", {hd}, 0.2f, 1.0f);
+                add(p + "attn_k_norm.weight", {hd}, 0.2f, 1.0f);
+            }
             add(p + "attn_output.weight", {spec.n_head * hd, d}, 0.3f);
             add(p + "ffn_norm.weight", {d}, 0.2f, 1.0f);
-            add(p + "ffn_gate.weight", {d, spec.n_ff}, 0.3f);
-            add(p + "ffn_up.weight", {d, spec.n_ff}, 0.3f);
-            add(p + "ffn_down.weight", {spec.n_ff, d}, 0.3f);
+            if (spec.gemma()) {
+                add(p + "post_attention_norm.weight", {d}, 0.2f, 1.0f);
+                add(p + "post_ffw_norm.weight", {d}, 0.2f, 1.0f);
+            }
+            if (spec.n_expert > 0) {
+                const int64_t e = spec.n_expert, f = spec.n_ff_expert;
+                add(p + "ffn_gate_inp.weight", {d, e}, 1.0f);
+                add(p + "ffn_gate_exps.weight", {d, f, e}, 0.3f);
+                add(p + "ffn_up_exps.weight", {d, f, e}, 0.3f);
+                add(p + "ffn_down_exps.weight", {f, d, e}, 0.3f);
+                if (spec.n_ff_shared > 0) {
+                    add(p + "ffn_gate_shexp.weight", {d, spec.n_ff_shared}, 0.3f);
+                    add(p + "ffn_up_shexp.weight", {d, spec.n_ff_shared}, 0.3f);
+                    add(p + "ffn_down_shexp.weight", {spec.n_ff_shared, d}, 0.3f);
+                    if (spec.shared_gate) add(p + "ffn_gate_inp_shexp.weight", {d}, 0.3f);
+                }
+            } else {
+                add(p + "ffn_gate.weight", {d, spec.n_ff}, 0.3f);
+                add(p + "ffn_up.weight", {d, spec.n_ff}, 0.3f);
+                add(p + "ffn_down.weight", {spec.n_ff, d}, 0.3f);
+            }
         }
     }
 
@@ -71,6 +111,18 @@ public:
         w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(spec_.n_head_kv));
         w.set_f32(a + "attention.layer_norm_rms_epsilon", spec_.eps);
         w.set_f32(a + "rope.freq_base", spec_.rope_base);
+        if (spec_.n_expert > 0) {
+            w.set_u32(a + "expert_count", static_cast<uint32_t>(spec_.n_expert));
+            w.set_u32(a + "expert_used_count", static_cast<uint32_t>(spec_.n_expert_used));
+            w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(spec_.n_ff_expert));
+            if (spec_.n_ff_shared > 0)
+                w.set_u32(a + "expert_shared_feed_forward_length",
+                          static_cast<uint32_t>(spec_.n_ff_shared));
+            w.set_bool(a + "expert_weights_norm", spec_.normalize_expert_weights);
+        }
+        if (spec_.window > 0) w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(spec_.window));
+        if (spec_.attn_softcap > 0) w.set_f32(a + "attn_logit_softcapping", spec_.attn_softcap);
+        if (spec_.final_softcap > 0) w.set_f32(a + "final_logit_softcapping", spec_.final_softcap);
         // A SentencePiece vocabulary: specials, bytes, then a few pieces.
         std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
         std::vector<float> scores = {0, 0, 0};
@@ -118,95 +170,160 @@ public:
     std::vector<double> reference_logits(const std::vector<int32_t>& tokens) const {
         const TinySpec& s = spec_;
         const int64_t d = s.n_embd, hd = d / s.n_head, n = static_cast<int64_t>(tokens.size());
-        const bool neox = s.arch == "qwen2";
+        using Vec = std::vector<double>;
         auto W = [&](const std::string& name) { return stored(name); };
-        // y = W x for W stored as rows of `cols`
-        auto matvec = [](const std::vector<double>& w, const std::vector<double>& x, int64_t rows) {
+        auto has = [&](const std::string& name) { return tensors_.count(name) > 0; };
+        // y = W x for W stored as `rows` rows of x.size() columns, starting at `offset`.
+        auto matvec = [](const Vec& w, const Vec& x, int64_t rows, size_t offset = 0) {
             const int64_t cols = static_cast<int64_t>(x.size());
-            std::vector<double> y(rows, 0.0);
+            Vec y(rows, 0.0);
             for (int64_t r = 0; r < rows; ++r)
-                for (int64_t c = 0; c < cols; ++c) y[r] += w[r * cols + c] * x[c];
+                for (int64_t c = 0; c < cols; ++c) y[r] += w[offset + r * cols + c] * x[c];
             return y;
         };
-        auto rmsnorm = [&](const std::vector<double>& x, const std::vector<double>& w) {
+        auto rmsnorm = [&](const Vec& x, const Vec& w, size_t begin = 0, size_t len = 0) {
+            if (len == 0) len = x.size();
+            Vec y = x;
             double ss = 0;
-            for (double v : x) ss += v * v;
-            const double inv = 1.0 / std::sqrt(ss / double(x.size()) + s.eps);
-            std::vector<double> y(x.size());
-            for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * inv * w[i];
+            for (size_t i = begin; i < begin + len; ++i) ss += x[i] * x[i];
+            const double inv = 1.0 / std::sqrt(ss / double(len) + s.eps);
+            for (size_t i = begin; i < begin + len; ++i) y[i] = x[i] * inv * w[i - begin];
             return y;
         };
-        auto rope = [&](std::vector<double>& v, int64_t heads, int64_t pos) {
+        auto rope = [&](Vec& v, int64_t heads, int64_t pos, double base) {
             for (int64_t h = 0; h < heads; ++h)
                 for (int64_t i = 0; i < hd / 2; ++i) {
-                    const double theta = pos * std::pow(double(s.rope_base), -2.0 * i / hd);
-                    const int64_t a = h * hd + (neox ? i : 2 * i);
-                    const int64_t b = h * hd + (neox ? i + hd / 2 : 2 * i + 1);
+                    const double theta = pos * std::pow(base, -2.0 * i / hd);
+                    const int64_t a = h * hd + (s.neox() ? i : 2 * i);
+                    const int64_t b = h * hd + (s.neox() ? i + hd / 2 : 2 * i + 1);
                     const double x0 = v[a], x1 = v[b];
                     v[a] = x0 * std::cos(theta) - x1 * std::sin(theta);
                     v[b] = x0 * std::sin(theta) + x1 * std::cos(theta);
                 }
         };
+        auto add = [](Vec& x, const Vec& y, double scale = 1.0) {
+            for (size_t i = 0; i < x.size(); ++i) x[i] += scale * y[i];
+        };
+        auto gated = [&](const Vec& h, const Vec& gate, const Vec& up, const Vec& down, int64_t f,
+                         size_t gate_off, size_t down_off) {
+            Vec g = matvec(gate, h, f, gate_off);
+            const Vec u = matvec(up, h, f, gate_off);
+            for (int64_t i = 0; i < f; ++i) {
+                const double act = s.gemma()
+                    ? 0.5 * g[i] * (1 + std::tanh(std::sqrt(2 / M_PI) * (g[i] + 0.044715 * g[i] * g[i] * g[i])))
+                    : g[i] / (1 + std::exp(-g[i]));
+                g[i] = act * u[i];
+            }
+            Vec out(d, 0.0);
+            for (int64_t r = 0; r < d; ++r)
+                for (int64_t c = 0; c < f; ++c) out[r] += down[down_off + r * f + c] * g[c];
+            return out;
+        };
+
         const auto embd = W("token_embd.weight");
-        std::vector<std::vector<double>> x(n);
-        for (int64_t t = 0; t < n; ++t)
+        std::vector<Vec> x(n);
+        for (int64_t t = 0; t < n; ++t) {
             x[t].assign(embd.begin() + tokens[t] * d, embd.begin() + (tokens[t] + 1) * d);
+            if (s.gemma())
+                for (auto& v : x[t]) v *= std::sqrt(double(d));
+        }
         for (int64_t l = 0; l < s.n_layer; ++l) {
             const std::string p = "blk." + std::to_string(l) + ".";
+            const bool sliding = s.sliding(l);
+            const double base = (s.arch == "gemma3" && sliding) ? 10000.0 : double(s.rope_base);
             const auto wq = W(p + "attn_q.weight"), wk = W(p + "attn_k.weight"),
                        wv = W(p + "attn_v.weight"), wo = W(p + "attn_output.weight");
-            std::vector<std::vector<double>> q(n), k(n), v(n);
+            std::vector<Vec> q(n), k(n), v(n);
             for (int64_t t = 0; t < n; ++t) {
                 const auto h = rmsnorm(x[t], W(p + "attn_norm.weight"));
                 q[t] = matvec(wq, h, s.n_head * hd);
                 k[t] = matvec(wk, h, s.n_head_kv * hd);
                 v[t] = matvec(wv, h, s.n_head_kv * hd);
                 if (s.qkv_bias) {
-                    const auto bq = W(p + "attn_q.bias"), bk = W(p + "attn_k.bias"),
-                               bv = W(p + "attn_v.bias");
-                    for (size_t i = 0; i < q[t].size(); ++i) q[t][i] += bq[i];
-                    for (size_t i = 0; i < k[t].size(); ++i) k[t][i] += bk[i];
-                    for (size_t i = 0; i < v[t].size(); ++i) v[t][i] += bv[i];
+                    add(q[t], W(p + "attn_q.bias"));
+                    add(k[t], W(p + "attn_k.bias"));
+                    add(v[t], W(p + "attn_v.bias"));
                 }
-                rope(q[t], s.n_head, t);
-                rope(k[t], s.n_head_kv, t);
+                if (s.qk_norm) {
+                    for (int64_t h2 = 0; h2 < s.n_head; ++h2) q[t] = rmsnorm(q[t], W(p + "attn_q_norm.weight"), h2 * hd, hd);
+                    for (int64_t h2 = 0; h2 < s.n_head_kv; ++h2) k[t] = rmsnorm(k[t], W(p + "attn_k_norm.weight"), h2 * hd, hd);
+                }
+                rope(q[t], s.n_head, t, base);
+                rope(k[t], s.n_head_kv, t, base);
             }
             for (int64_t t = 0; t < n; ++t) {
-                std::vector<double> attn(s.n_head * hd, 0.0);
+                Vec attn(s.n_head * hd, 0.0);
+                const int64_t first = sliding ? std::max<int64_t>(0, t - s.window + 1) : 0;
                 for (int64_t h = 0; h < s.n_head; ++h) {
                     const int64_t kvh = h / (s.n_head / s.n_head_kv);
-                    std::vector<double> score(t + 1);
+                    Vec score(t + 1, -1e300);
                     double mx = -1e300, sum = 0;
-                    for (int64_t j = 0; j <= t; ++j) {
+                    for (int64_t j = first; j <= t; ++j) {
                         double dot = 0;
                         for (int64_t i = 0; i < hd; ++i) dot += q[t][h * hd + i] * k[j][kvh * hd + i];
                         score[j] = dot / std::sqrt(double(hd));
+                        if (s.attn_softcap > 0) score[j] = s.attn_softcap * std::tanh(score[j] / s.attn_softcap);
                         mx = std::max(mx, score[j]);
                     }
-                    for (auto& sc : score) sum += (sc = std::exp(sc - mx));
-                    for (int64_t j = 0; j <= t; ++j)
+                    for (int64_t j = first; j <= t; ++j) sum += (score[j] = std::exp(score[j] - mx));
+                    for (int64_t j = first; j <= t; ++j)
                         for (int64_t i = 0; i < hd; ++i)
                             attn[h * hd + i] += score[j] / sum * v[j][kvh * hd + i];
                 }
-                const auto o = matvec(wo, attn, d);
-                for (int64_t i = 0; i < d; ++i) x[t][i] += o[i];
+                auto o = matvec(wo, attn, d);
+                if (s.gemma()) o = rmsnorm(o, W(p + "post_attention_norm.weight"));
+                add(x[t], o);
             }
-            const auto wg = W(p + "ffn_gate.weight"), wu = W(p + "ffn_up.weight"),
-                       wd = W(p + "ffn_down.weight");
             for (int64_t t = 0; t < n; ++t) {
                 const auto h = rmsnorm(x[t], W(p + "ffn_norm.weight"));
-                auto g = matvec(wg, h, s.n_ff);
-                const auto u = matvec(wu, h, s.n_ff);
-                for (int64_t i = 0; i < s.n_ff; ++i) g[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
-                const auto o = matvec(wd, g, d);
-                for (int64_t i = 0; i < d; ++i) x[t][i] += o[i];
+                Vec o(d, 0.0);
+                if (s.n_expert > 0) {
+                    const auto router = matvec(W(p + "ffn_gate_inp.weight"), h, s.n_expert);
+                    Vec prob(s.n_expert);
+                    double mx = *std::max_element(router.begin(), router.end()), z = 0;
+                    for (int64_t e = 0; e < s.n_expert; ++e) z += (prob[e] = std::exp(router[e] - mx));
+                    for (auto& pr : prob) pr /= z;
+                    std::vector<int64_t> order(s.n_expert);
+                    for (int64_t e = 0; e < s.n_expert; ++e) order[e] = e;
+                    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return prob[a] > prob[b]; });
+                    double chosen = 0;
+                    for (int64_t i = 0; i < s.n_expert_used; ++i) chosen += prob[order[i]];
+                    const auto ge = W(p + "ffn_gate_exps.weight"), ue = W(p + "ffn_up_exps.weight"),
+                               de = W(p + "ffn_down_exps.weight");
+                    for (int64_t i = 0; i < s.n_expert_used; ++i) {
+                        const int64_t e = order[i];
+                        const double weight = s.normalize_expert_weights ? prob[e] / chosen : prob[e];
+                        const auto out = gated(h, ge, ue, de, s.n_ff_expert, e * s.n_ff_expert * d,
+                                               e * d * s.n_ff_expert);
+                        add(o, out, weight);
+                    }
+                    if (s.n_ff_shared > 0) {
+                        const auto out = gated(h, W(p + "ffn_gate_shexp.weight"), W(p + "ffn_up_shexp.weight"),
+                                               W(p + "ffn_down_shexp.weight"), s.n_ff_shared, 0, 0);
+                        double gate = 1.0;
+                        if (s.shared_gate) {
+                            const auto g = W(p + "ffn_gate_inp_shexp.weight");
+                            double dot = 0;
+                            for (int64_t i = 0; i < d; ++i) dot += g[i] * h[i];
+                            gate = 1.0 / (1.0 + std::exp(-dot));
+                        }
+                        add(o, out, gate);
+                    }
+                } else {
+                    o = gated(h, W(p + "ffn_gate.weight"), W(p + "ffn_up.weight"),
+                              W(p + "ffn_down.weight"), s.n_ff, 0, 0);
+                }
+                if (s.gemma()) o = rmsnorm(o, W(p + "post_ffw_norm.weight"));
+                add(x[t], o);
             }
         }
-        const auto out_w = W(s.tied_output ? "token_embd.weight" : "output.weight");
+        const auto out_w = W(has("output.weight") ? "output.weight" : "token_embd.weight");
         std::vector<double> logits;
         for (int64_t t = 0; t < n; ++t) {
             const auto h = rmsnorm(x[t], W("output_norm.weight"));
-            const auto row = matvec(out_w, h, s.n_vocab);
+            auto row = matvec(out_w, h, s.n_vocab);
+            if (s.final_softcap > 0)
+                for (auto& v2 : row) v2 = s.final_softcap * std::tanh(v2 / s.final_softcap);
             logits.insert(logits.end(), row.begin(), row.end());
         }
         return logits;
