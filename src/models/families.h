@@ -11,6 +11,7 @@ ModelConfig read_config(const GgufFile& file);
 std::unique_ptr<Model> make_llama(std::unique_ptr<GgufFile> file, ModelConfig config);
 std::unique_ptr<Model> make_qwen(std::unique_ptr<GgufFile> file, ModelConfig config);
 std::unique_ptr<Model> make_phi3(std::unique_ptr<GgufFile> file, ModelConfig config);
+std::unique_ptr<Model> make_deepseek2(std::unique_ptr<GgufFile> file, ModelConfig config);
 std::unique_ptr<Model> make_gemma(std::unique_ptr<GgufFile> file, ModelConfig config);
 
 }  // namespace uma

@@ -13,7 +13,7 @@ public:
         config_.rope.style = RopeStyle::Normal;
         rope_freqs_ = loader_.optional_vector("rope_freqs.weight", config_.rope.n_rot / 2);
         config_.rope.freq_factors = rope_freqs_;  // llama3 rope scaling
-        expert_gating_ = ExpertGating::SoftmaxThenTopKNormalized;
+        routing_.normalize = true;
         load_layers(false);
     }
 

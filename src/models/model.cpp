@@ -16,7 +16,7 @@ const std::map<std::string, Factory>& registry() {
     static const std::map<std::string, Factory> factories = {
         {"llama", make_llama},    {"qwen2", make_qwen},    {"qwen2moe", make_qwen},
         {"qwen3", make_qwen},     {"qwen3moe", make_qwen}, {"phi3", make_phi3},
-        {"gemma2", make_gemma},   {"gemma3", make_gemma},
+        {"gemma2", make_gemma},   {"gemma3", make_gemma},  {"deepseek2", make_deepseek2},
     };
     return factories;
 }

@@ -13,10 +13,8 @@ public:
         : PreNormDecoder(std::move(file), std::move(config)) {
         config_.rope.style = RopeStyle::NeoX;
         const std::string a = config_.architecture + ".";
-        const bool normalize = file_->get_bool(a + "expert_weights_norm",
-                                               config_.architecture == "qwen3moe");
-        expert_gating_ = normalize ? ExpertGating::SoftmaxThenTopKNormalized
-                                   : ExpertGating::SoftmaxThenTopK;
+        routing_.normalize =
+            file_->get_bool(a + "expert_weights_norm", config_.architecture == "qwen3moe");
         load_layers(false);
     }
 };

@@ -69,6 +69,7 @@ FfnWeights TransformerModel::load_ffn(int64_t l) {
             w.down_shared = loader_.matrix(name("ffn_down_shexp.weight"), n_ff_shared_, c.n_embd);
             w.shared_gate = loader_.optional_vector(name("ffn_gate_inp_shexp.weight"), c.n_embd);
         }
+        w.selection_bias = loader_.optional_vector(name("exp_probs_b.bias"), c.n_expert);
     } else if (file_->find_tensor(name("ffn_gate.weight"))) {
         w.gate = loader_.matrix(name("ffn_gate.weight"), c.n_embd, c.n_ff);
         w.up = loader_.matrix(name("ffn_up.weight"), c.n_embd, c.n_ff);
@@ -238,18 +239,23 @@ void TransformerModel::moe_ffn(ForwardPass& pass, const FfnWeights& w, const flo
     std::vector<int64_t> order(n_expert);
     for (int64_t t = 0; t < n; ++t) {
         const float* logits = router.data() + t * n_expert;
-        const float max_logit = *std::max_element(logits, logits + n_expert);
-        std::vector<double> probs(n_expert);
-        double sum = 0;
-        for (int64_t e = 0; e < n_expert; ++e) sum += probs[e] = std::exp(double(logits[e] - max_logit));
-        for (auto& p : probs) p /= sum;
+        std::vector<double> probs(n_expert), choice(n_expert);
+        if (routing_.score == ExpertRouting::Score::Sigmoid) {
+            for (int64_t e = 0; e < n_expert; ++e) probs[e] = 1.0 / (1.0 + std::exp(-double(logits[e])));
+        } else {
+            const float max_logit = *std::max_element(logits, logits + n_expert);
+            double sum = 0;
+            for (int64_t e = 0; e < n_expert; ++e) sum += probs[e] = std::exp(double(logits[e] - max_logit));
+            for (auto& p : probs) p /= sum;
+        }
+        for (int64_t e = 0; e < n_expert; ++e)
+            choice[e] = probs[e] + (w.selection_bias ? w.selection_bias[e] : 0.0);
         std::iota(order.begin(), order.end(), 0);
         std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                          [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
+                          [&](int64_t a, int64_t b) { return choice[a] > choice[b]; });
         double chosen_sum = 0;
         for (int64_t i = 0; i < k; ++i) chosen_sum += probs[order[i]];
-        const double scale =
-            expert_gating_ == ExpertGating::SoftmaxThenTopKNormalized ? 1.0 / chosen_sum : 1.0;
+        const double scale = routing_.scale / (routing_.normalize ? chosen_sum : 1.0);
         for (int64_t i = 0; i < k; ++i)
             assigned[order[i]].push_back({t, float(probs[order[i]] * scale)});
     }

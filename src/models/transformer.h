@@ -47,12 +47,16 @@ struct FfnWeights {
     Weight gate_exps, up_exps, down_exps;      // stacks of n_expert matrices
     Weight gate_shared, up_shared, down_shared;  // the always-on shared expert
     const float* shared_gate = nullptr;        // sigmoid gate of the shared expert, [n_embd]
+    const float* selection_bias = nullptr;     // added to scores only to choose experts (V3)
     bool is_moe() const { return router.present(); }
 };
 
-enum class ExpertGating {
-    SoftmaxThenTopK,             // qwen2moe: weights are the softmax probabilities of the chosen
-    SoftmaxThenTopKNormalized,   // mixtral, qwen3moe: chosen probabilities renormalised to sum 1
+// How a token's router logits pick its experts and weigh their outputs.
+struct ExpertRouting {
+    enum class Score { Softmax, Sigmoid };
+    Score score = Score::Softmax;  // sigmoid: DeepSeek V3
+    bool normalize = true;         // chosen weights renormalised to sum 1 (mixtral, qwen3moe)
+    float scale = 1.0f;            // all weights multiplied by this (DeepSeek)
 };
 
 struct AttentionOptions {
@@ -94,7 +98,7 @@ protected:
     Weight token_embd_, output_;
     const float* output_norm_ = nullptr;
     float final_softcap_ = 0.0f;
-    ExpertGating expert_gating_ = ExpertGating::SoftmaxThenTopKNormalized;
+    ExpertRouting routing_;
     int64_t n_ff_expert_ = 0;
     int64_t n_ff_shared_ = 0;
 

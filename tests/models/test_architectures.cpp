@@ -4,6 +4,7 @@
 // check for the others.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "tiny_model.h"
@@ -39,6 +40,27 @@ ArchCase make_case(const std::string& name) {
         s.arch = "llama";
         s.n_expert = 4;
         s.n_expert_used = 2;
+    } else if (name == "deepseek2-lite") {  // V2-Lite shape: no q compression, softmax routing
+        s.arch = "deepseek2";
+        s.n_head_kv = s.n_head;
+        s.n_expert = 4;
+        s.n_expert_used = 2;
+        s.n_dense_lead = 1;
+        s.n_expert_shared = 2;
+        s.expert_scale = 1.0f;
+    } else if (name == "deepseek3") {  // V3 shape: compressed q, sigmoid routing with bias
+        s.arch = "deepseek2";
+        s.n_head_kv = s.n_head;
+        s.q_lora_rank = 24;
+        s.n_layer = 3;
+        s.n_expert = 8;
+        s.n_expert_used = 3;
+        s.n_dense_lead = 1;
+        s.n_expert_shared = 1;
+        s.sigmoid_gating = true;
+        s.selection_bias = true;
+        s.normalize_expert_weights = true;
+        s.expert_scale = 2.5f;
     } else if (name == "gemma2") {
         s.arch = "gemma2";
         s.tied_output = true;
@@ -97,7 +119,12 @@ TEST_P(Architecture, MatchesTheNaiveFloat64ForwardPass) {
 
 INSTANTIATE_TEST_SUITE_P(Families, Architecture,
                          ::testing::Values("qwen3", "qwen3moe", "qwen2moe", "mixtral", "gemma2",
-                                           "gemma3"));
+                                           "gemma3", "deepseek2-lite", "deepseek3"),
+                         [](const auto& info) {
+                             std::string name = info.param;
+                             std::replace(name.begin(), name.end(), '-', '_');
+                             return name;
+                         });
 
 TEST(ArchitectureMoe, ActiveParametersCountOnlyTheUsedExperts) {
     ArchCase c = make_case("qwen3moe");

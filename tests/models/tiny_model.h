@@ -33,7 +33,14 @@ struct TinySpec {
     float attn_softcap = 0, final_softcap = 0;
     int64_t window = 0;
 
-    bool neox() const { return arch != "llama"; }
+    // DeepSeek2 multi-head latent attention and routing.
+    int64_t kv_lora_rank = 16, q_lora_rank = 0, rope_dim = 8, nope_dim = 16, v_dim = 16;
+    int64_t n_dense_lead = 0, n_expert_shared = 0;
+    bool sigmoid_gating = false, selection_bias = false;
+    float expert_scale = 1.0f;
+
+    bool deepseek() const { return arch == "deepseek2"; }
+    bool neox() const { return arch != "llama" && arch != "deepseek2"; }
     bool gemma() const { return arch == "gemma2" || arch == "gemma3"; }
     // Which layers use the sliding window (the reference implementation's patterns).
     bool sliding(int64_t layer) const {
@@ -58,6 +65,11 @@ public:
         for (int64_t l = 0; l < spec.n_layer; ++l) {
             const std::string p = "blk." + std::to_string(l) + ".";
             add(p + "attn_norm.weight", {d}, 0.2f, 1.0f);
+            if (spec.deepseek()) {
+                add_latent_attention(p);
+                add_ffn(p, l);
+                continue;
+            }
             add(p + "attn_q.weight", {d, spec.n_head * hd}, 0.3f);
             add(p + "attn_k.weight", {d, spec.n_head_kv * hd}, 0.3f);
             add(p + "attn_v.weight", {d, spec.n_head_kv * hd}, 0.3f);
@@ -71,23 +83,50 @@ public:
                 add(p + "attn_k_norm.weight", {hd}, 0.2f, 1.0f);
             }
             add(p + "attn_output.weight", {spec.n_head * hd, d}, 0.3f);
-            add(p + "ffn_norm.weight", {d}, 0.2f, 1.0f);
             if (spec.gemma()) {
                 add(p + "post_attention_norm.weight", {d}, 0.2f, 1.0f);
                 add(p + "post_ffw_norm.weight", {d}, 0.2f, 1.0f);
             }
-            if (spec.n_expert > 0) {
+            add_ffn(p, l);
+        }
+    }
+
+    void add_latent_attention(const std::string& p) {
+        const TinySpec& s = spec_;
+        const int64_t d = s.n_embd, qk = s.nope_dim + s.rope_dim;
+        if (s.q_lora_rank > 0) {
+            add(p + "attn_q_a.weight", {d, s.q_lora_rank}, 0.3f);
+            add(p + "attn_q_a_norm.weight", {s.q_lora_rank}, 0.2f, 1.0f);
+            add(p + "attn_q_b.weight", {s.q_lora_rank, s.n_head * qk}, 0.3f);
+        } else {
+            add(p + "attn_q.weight", {d, s.n_head * qk}, 0.3f);
+        }
+        add(p + "attn_kv_a_mqa.weight", {d, s.kv_lora_rank + s.rope_dim}, 0.3f);
+        add(p + "attn_kv_a_norm.weight", {s.kv_lora_rank}, 0.2f, 1.0f);
+        add(p + "attn_kv_b.weight", {s.kv_lora_rank, s.n_head * (s.nope_dim + s.v_dim)}, 0.3f);
+        add(p + "attn_output.weight", {s.n_head * s.v_dim, d}, 0.3f);
+    }
+
+    void add_ffn(const std::string& p, int64_t l) {
+        const TinySpec& spec = spec_;
+        const int64_t d = spec.n_embd;
+        {
+            add(p + "ffn_norm.weight", {d}, 0.2f, 1.0f);
+            const int64_t n_ff_shared =
+                spec.deepseek() ? spec.n_ff_expert * spec.n_expert_shared : spec.n_ff_shared;
+            if (spec.n_expert > 0 && l >= spec.n_dense_lead) {
                 const int64_t e = spec.n_expert, f = spec.n_ff_expert;
                 add(p + "ffn_gate_inp.weight", {d, e}, 1.0f);
                 add(p + "ffn_gate_exps.weight", {d, f, e}, 0.3f);
                 add(p + "ffn_up_exps.weight", {d, f, e}, 0.3f);
                 add(p + "ffn_down_exps.weight", {f, d, e}, 0.3f);
-                if (spec.n_ff_shared > 0) {
-                    add(p + "ffn_gate_shexp.weight", {d, spec.n_ff_shared}, 0.3f);
-                    add(p + "ffn_up_shexp.weight", {d, spec.n_ff_shared}, 0.3f);
-                    add(p + "ffn_down_shexp.weight", {spec.n_ff_shared, d}, 0.3f);
+                if (n_ff_shared > 0) {
+                    add(p + "ffn_gate_shexp.weight", {d, n_ff_shared}, 0.3f);
+                    add(p + "ffn_up_shexp.weight", {d, n_ff_shared}, 0.3f);
+                    add(p + "ffn_down_shexp.weight", {n_ff_shared, d}, 0.3f);
                     if (spec.shared_gate) add(p + "ffn_gate_inp_shexp.weight", {d}, 0.3f);
                 }
+                if (spec.selection_bias) add(p + "exp_probs_b.bias", {e}, 0.3f);
             } else {
                 add(p + "ffn_gate.weight", {d, spec.n_ff}, 0.3f);
                 add(p + "ffn_up.weight", {d, spec.n_ff}, 0.3f);
@@ -119,6 +158,18 @@ public:
                 w.set_u32(a + "expert_shared_feed_forward_length",
                           static_cast<uint32_t>(spec_.n_ff_shared));
             w.set_bool(a + "expert_weights_norm", spec_.normalize_expert_weights);
+        }
+        if (spec_.deepseek()) {
+            w.set_u32(a + "attention.key_length", static_cast<uint32_t>(spec_.nope_dim + spec_.rope_dim));
+            w.set_u32(a + "attention.value_length", static_cast<uint32_t>(spec_.v_dim));
+            w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(spec_.rope_dim));
+            w.set_u32(a + "attention.kv_lora_rank", static_cast<uint32_t>(spec_.kv_lora_rank));
+            if (spec_.q_lora_rank > 0)
+                w.set_u32(a + "attention.q_lora_rank", static_cast<uint32_t>(spec_.q_lora_rank));
+            w.set_u32(a + "leading_dense_block_count", static_cast<uint32_t>(spec_.n_dense_lead));
+            w.set_u32(a + "expert_shared_count", static_cast<uint32_t>(spec_.n_expert_shared));
+            w.set_u32(a + "expert_gating_func", spec_.sigmoid_gating ? 2 : 1);
+            w.set_f32(a + "expert_weights_scale", spec_.expert_scale);
         }
         if (spec_.window > 0) w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(spec_.window));
         if (spec_.attn_softcap > 0) w.set_f32(a + "attn_logit_softcapping", spec_.attn_softcap);
@@ -231,6 +282,9 @@ public:
             const std::string p = "blk." + std::to_string(l) + ".";
             const bool sliding = s.sliding(l);
             const double base = (s.arch == "gemma3" && sliding) ? 10000.0 : double(s.rope_base);
+            if (s.deepseek()) {
+                latent_attention_reference(p, x);
+            } else {
             const auto wq = W(p + "attn_q.weight"), wk = W(p + "attn_k.weight"),
                        wv = W(p + "attn_v.weight"), wo = W(p + "attn_output.weight");
             std::vector<Vec> q(n), k(n), v(n);
@@ -274,32 +328,42 @@ public:
                 if (s.gemma()) o = rmsnorm(o, W(p + "post_attention_norm.weight"));
                 add(x[t], o);
             }
+            }
             for (int64_t t = 0; t < n; ++t) {
                 const auto h = rmsnorm(x[t], W(p + "ffn_norm.weight"));
                 Vec o(d, 0.0);
-                if (s.n_expert > 0) {
+                if (s.n_expert > 0 && l >= s.n_dense_lead) {
                     const auto router = matvec(W(p + "ffn_gate_inp.weight"), h, s.n_expert);
-                    Vec prob(s.n_expert);
-                    double mx = *std::max_element(router.begin(), router.end()), z = 0;
-                    for (int64_t e = 0; e < s.n_expert; ++e) z += (prob[e] = std::exp(router[e] - mx));
-                    for (auto& pr : prob) pr /= z;
+                    Vec prob(s.n_expert), choice(s.n_expert);
+                    if (s.sigmoid_gating) {
+                        for (int64_t e = 0; e < s.n_expert; ++e) prob[e] = 1 / (1 + std::exp(-router[e]));
+                    } else {
+                        double mx = *std::max_element(router.begin(), router.end()), z = 0;
+                        for (int64_t e = 0; e < s.n_expert; ++e) z += (prob[e] = std::exp(router[e] - mx));
+                        for (auto& pr : prob) pr /= z;
+                    }
+                    const Vec bias = s.selection_bias ? W(p + "exp_probs_b.bias") : Vec(s.n_expert, 0.0);
+                    for (int64_t e = 0; e < s.n_expert; ++e) choice[e] = prob[e] + bias[e];
                     std::vector<int64_t> order(s.n_expert);
                     for (int64_t e = 0; e < s.n_expert; ++e) order[e] = e;
-                    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return prob[a] > prob[b]; });
+                    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return choice[a] > choice[b]; });
                     double chosen = 0;
                     for (int64_t i = 0; i < s.n_expert_used; ++i) chosen += prob[order[i]];
                     const auto ge = W(p + "ffn_gate_exps.weight"), ue = W(p + "ffn_up_exps.weight"),
                                de = W(p + "ffn_down_exps.weight");
                     for (int64_t i = 0; i < s.n_expert_used; ++i) {
                         const int64_t e = order[i];
-                        const double weight = s.normalize_expert_weights ? prob[e] / chosen : prob[e];
+                        const double weight =
+                            s.expert_scale * (s.normalize_expert_weights ? prob[e] / chosen : prob[e]);
                         const auto out = gated(h, ge, ue, de, s.n_ff_expert, e * s.n_ff_expert * d,
                                                e * d * s.n_ff_expert);
                         add(o, out, weight);
                     }
-                    if (s.n_ff_shared > 0) {
+                    const int64_t n_ff_shared =
+                        s.deepseek() ? s.n_ff_expert * s.n_expert_shared : s.n_ff_shared;
+                    if (n_ff_shared > 0) {
                         const auto out = gated(h, W(p + "ffn_gate_shexp.weight"), W(p + "ffn_up_shexp.weight"),
-                                               W(p + "ffn_down_shexp.weight"), s.n_ff_shared, 0, 0);
+                                               W(p + "ffn_down_shexp.weight"), n_ff_shared, 0, 0);
                         double gate = 1.0;
                         if (s.shared_gate) {
                             const auto g = W(p + "ffn_gate_inp_shexp.weight");
@@ -327,6 +391,81 @@ public:
             logits.insert(logits.end(), row.begin(), row.end());
         }
         return logits;
+    }
+
+    // DeepSeek2's attention written the plain way: per-head keys and values expanded from the
+    // latent vector (no absorption), which is what uma's latent-space attention must equal.
+    void latent_attention_reference(const std::string& p, std::vector<std::vector<double>>& x) const {
+        const TinySpec& s = spec_;
+        const int64_t n = static_cast<int64_t>(x.size()), d = s.n_embd, H = s.n_head;
+        const int64_t qk = s.nope_dim + s.rope_dim, r = s.kv_lora_rank;
+        using Vec = std::vector<double>;
+        auto matvec = [](const Vec& w, const Vec& v, int64_t rows) {
+            Vec y(rows, 0.0);
+            for (int64_t i = 0; i < rows; ++i)
+                for (size_t c = 0; c < v.size(); ++c) y[i] += w[i * v.size() + c] * v[c];
+            return y;
+        };
+        auto rmsnorm = [&](const Vec& v, const Vec& w) {
+            double ss = 0;
+            for (double a : v) ss += a * a;
+            const double inv = 1 / std::sqrt(ss / double(v.size()) + s.eps);
+            Vec y(v.size());
+            for (size_t i = 0; i < v.size(); ++i) y[i] = v[i] * inv * w[i];
+            return y;
+        };
+        auto rope = [&](double* v, int64_t pos) {  // normal (interleaved) style
+            for (int64_t i = 0; i < s.rope_dim / 2; ++i) {
+                const double theta = pos * std::pow(double(s.rope_base), -2.0 * i / s.rope_dim);
+                const double a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * std::cos(theta) - b * std::sin(theta);
+                v[2 * i + 1] = a * std::sin(theta) + b * std::cos(theta);
+            }
+        };
+        std::vector<Vec> q(n), k(n), v(n);
+        for (int64_t t = 0; t < n; ++t) {
+            const Vec h = rmsnorm(x[t], stored(p + "attn_norm.weight"));
+            q[t] = s.q_lora_rank > 0
+                       ? matvec(stored(p + "attn_q_b.weight"),
+                                rmsnorm(matvec(stored(p + "attn_q_a.weight"), h, s.q_lora_rank),
+                                        stored(p + "attn_q_a_norm.weight")),
+                                H * qk)
+                       : matvec(stored(p + "attn_q.weight"), h, H * qk);
+            const Vec kva = matvec(stored(p + "attn_kv_a_mqa.weight"), h, r + s.rope_dim);
+            const Vec c = rmsnorm(Vec(kva.begin(), kva.begin() + r), stored(p + "attn_kv_a_norm.weight"));
+            Vec k_pe(kva.begin() + r, kva.end());
+            rope(k_pe.data(), t);
+            const Vec kvb = matvec(stored(p + "attn_kv_b.weight"), c, H * (s.nope_dim + s.v_dim));
+            k[t].assign(H * qk, 0.0);
+            v[t].assign(H * s.v_dim, 0.0);
+            for (int64_t h2 = 0; h2 < H; ++h2) {
+                const double* src = kvb.data() + h2 * (s.nope_dim + s.v_dim);
+                std::copy(src, src + s.nope_dim, k[t].begin() + h2 * qk);
+                std::copy(k_pe.begin(), k_pe.end(), k[t].begin() + h2 * qk + s.nope_dim);
+                std::copy(src + s.nope_dim, src + s.nope_dim + s.v_dim, v[t].begin() + h2 * s.v_dim);
+                rope(q[t].data() + h2 * qk + s.nope_dim, t);
+            }
+        }
+        const Vec wo = stored(p + "attn_output.weight");
+        for (int64_t t = 0; t < n; ++t) {
+            Vec attn(H * s.v_dim, 0.0);
+            for (int64_t h2 = 0; h2 < H; ++h2) {
+                Vec score(t + 1);
+                double mx = -1e300, sum = 0;
+                for (int64_t j = 0; j <= t; ++j) {
+                    double dot = 0;
+                    for (int64_t i = 0; i < qk; ++i) dot += q[t][h2 * qk + i] * k[j][h2 * qk + i];
+                    score[j] = dot / std::sqrt(double(qk));
+                    mx = std::max(mx, score[j]);
+                }
+                for (auto& sc : score) sum += (sc = std::exp(sc - mx));
+                for (int64_t j = 0; j <= t; ++j)
+                    for (int64_t i = 0; i < s.v_dim; ++i)
+                        attn[h2 * s.v_dim + i] += score[j] / sum * v[j][h2 * s.v_dim + i];
+            }
+            const Vec o = matvec(wo, attn, d);
+            for (int64_t i = 0; i < d; ++i) x[t][i] += o[i];
+        }
     }
 
 private:
