@@ -48,6 +48,12 @@ public:
     }
 
 protected:
+    std::vector<KvCache::LayerShape> cache_shape() const override {
+        auto shape = TransformerModel::cache_shape();
+        for (size_t l = 0; l < shape.size(); ++l) shape[l].window = layers_[l].options.window;
+        return shape;
+    }
+
     void embed(ForwardPass& pass) override {
         TransformerModel::embed(pass);
         const float scale = std::sqrt(static_cast<float>(config_.n_embd));

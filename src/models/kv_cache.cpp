@@ -1,5 +1,6 @@
 #include "uma/models/kv_cache.h"
 
+#include <algorithm>
 #include <string>
 
 #include "uma/core/error.h"
@@ -15,11 +16,32 @@ KvCache::KvCache(const std::vector<LayerShape>& layers, int64_t n_ctx, GgmlType 
     layers_.resize(layers.size());
     for (size_t i = 0; i < layers.size(); ++i) {
         Layer& l = layers_[i];
+        const int64_t rows = rows_for(layers[i], n_ctx);
+        l.window = layers[i].window;
+        l.ring_rows = rows < n_ctx ? rows : 0;
         l.k_row_bytes = row_size(type, layers[i].k_row_elements);
         l.v_row_bytes = row_size(type, layers[i].v_row_elements);
-        l.k.resize(l.k_row_bytes * static_cast<size_t>(n_ctx));
-        l.v.resize(l.v_row_bytes * static_cast<size_t>(n_ctx));
+        l.k.resize(l.k_row_bytes * static_cast<size_t>(rows));
+        l.v.resize(l.v_row_bytes * static_cast<size_t>(rows));
     }
+}
+
+int64_t KvCache::rows_for(const LayerShape& shape, int64_t n_ctx) {
+    if (shape.window <= 0) return n_ctx;
+    return std::min(n_ctx, shape.window + kMaxBatch - 1);
+}
+
+int64_t KvCache::reusable_prefix(int64_t n) const {
+    n = std::min(n, size_);
+    for (const Layer& l : layers_) {
+        if (l.ring_rows == 0) continue;
+        // Positions still intact in the ring: [size_ - ring_rows, size_). A query at n needs
+        // keys from n - window + 1 on.
+        const int64_t oldest_intact = std::max<int64_t>(0, size_ - l.ring_rows);
+        const int64_t oldest_needed = std::max<int64_t>(0, n - l.window + 1);
+        if (oldest_needed < oldest_intact) return 0;
+    }
+    return n;
 }
 
 void KvCache::set_size(int64_t n) {
@@ -31,12 +53,12 @@ void KvCache::set_size(int64_t n) {
 
 KvView KvCache::keys(int64_t layer) {
     Layer& l = layers_.at(static_cast<size_t>(layer));
-    return {type_, l.k.data(), l.k_row_bytes};
+    return {type_, l.k.data(), l.k_row_bytes, l.ring_rows};
 }
 
 KvView KvCache::values(int64_t layer) {
     Layer& l = layers_.at(static_cast<size_t>(layer));
-    return {type_, l.v.data(), l.v_row_bytes};
+    return {type_, l.v.data(), l.v_row_bytes, l.ring_rows};
 }
 
 size_t KvCache::bytes() const {
@@ -49,7 +71,7 @@ size_t KvCache::bytes_needed(const std::vector<LayerShape>& layers, int64_t n_ct
     size_t total = 0;
     for (const auto& l : layers)
         total += (row_size(type, l.k_row_elements) + row_size(type, l.v_row_elements)) *
-                 static_cast<size_t>(n_ctx);
+                 static_cast<size_t>(rows_for(l, n_ctx));
     return total;
 }
 

@@ -102,6 +102,9 @@ void TransformerModel::forward_batch(std::span<const SequenceBatch> batch, Backe
         if (!s.cache) throw Error("forward pass without a KV cache");
         if (s.tokens.empty()) throw Error("forward pass over zero tokens");
         const int64_t pos0 = s.cache->size(), count = static_cast<int64_t>(s.tokens.size());
+        if (count > KvCache::kMaxBatch)
+            throw Error("a forward pass takes at most " + std::to_string(KvCache::kMaxBatch) +
+                        " tokens of one sequence, got " + std::to_string(count));
         if (pos0 + count > s.cache->n_ctx())
             throw Error("context is full: " + std::to_string(pos0 + count) +
                         " tokens do not fit in a context of " + std::to_string(s.cache->n_ctx()));

@@ -140,3 +140,45 @@ TEST(ArchitectureMoe, ActiveParametersCountOnlyTheUsedExperts) {
 
 }  // namespace
 }  // namespace uma
+
+namespace uma {
+namespace {
+
+// Sliding-window layers keep only window + batch - 1 rows; decoding far past the window must
+// still match a full-size computation.
+TEST(SlidingWindowCache, RingBufferMatchesTheOracleWellPastTheWindow) {
+    ArchCase c = make_case("gemma2");
+    c.spec.window = 3;
+    test::TinyModel tiny(c.spec);
+    const auto path = std::filesystem::temp_directory_path() / "uma_swa_ring.gguf";
+    tiny.writer().write(path.string());
+    std::vector<int32_t> tokens;
+    // More tokens than the ring holds (3 + 512 - 1 rows), so it wraps around.
+    for (int i = 0; i < 530; ++i) tokens.push_back(1 + (i * 7) % 60);
+    const std::vector<double> ref = tiny.reference_logits(tokens);
+    auto model = load_model(path.string());
+    auto backend = make_cpu_backend(2);
+    KvCache cache = model->make_cache(1024, GgmlType::F32);  // > window + batch: ring layers
+    // Sliding layers hold window + max batch - 1 rows, global ones all 1024.
+    EXPECT_LT(cache.bytes(), model->cache_bytes(1024, GgmlType::F32) + 1);
+    EXPECT_LT(model->cache_bytes(1024, GgmlType::F32),
+              size_t(c.spec.n_layer) * 1024 * 2 * size_t(c.spec.n_head_kv) * 16 * 4);
+    std::vector<float> all, logits;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        model->forward(std::span<const int32_t>(&tokens[i], 1), cache, *backend, logits, true);
+        all.insert(all.end(), logits.begin(), logits.end());
+    }
+    double max_abs = 0, max_err = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        max_abs = std::max(max_abs, std::abs(ref[i]));
+        max_err = std::max(max_err, std::abs(all[i] - ref[i]));
+    }
+    EXPECT_LT(max_err / max_abs, 1e-4);
+    // Truncating to an early prefix is refused once the ring has moved past it.
+    EXPECT_EQ(cache.reusable_prefix(529), 529);
+    EXPECT_EQ(cache.reusable_prefix(10), 0);
+    std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace uma

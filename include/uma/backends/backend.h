@@ -41,11 +41,18 @@ struct RopeParams {
     int64_t n_ctx_orig = 0;
 };
 
-// Storage of one layer's keys or values: `n_ctx` rows of `row_elements`, F16 or F32.
+// Storage of one layer's keys or values: rows of `row_elements`, F16 or F32. A sliding-window
+// layer keeps only the last `ring_rows` positions, position p in row p % ring_rows.
 struct KvView {
     GgmlType type = GgmlType::F16;
     uint8_t* data = nullptr;
     size_t row_bytes = 0;
+    int64_t ring_rows = 0;  // 0: one row per position
+
+    int64_t slot(int64_t position) const { return ring_rows > 0 ? position % ring_rows : position; }
+    uint8_t* row(int64_t position) const {
+        return data + static_cast<size_t>(slot(position)) * row_bytes;
+    }
 };
 
 struct AttentionArgs {

@@ -16,6 +16,9 @@ struct GenerateOptions {
     int64_t max_tokens = -1;  // < 0: until end of generation or a full context
     SamplerParams sampling;
     std::vector<std::string> stop;  // generation ends before any of these texts
+    // Structured output (e.g. a GrammarConstraint): not owned; advanced as tokens are sampled.
+    // Generation stops once it is finished.
+    TokenConstraint* constraint = nullptr;
 };
 
 struct GenerateStats {
@@ -49,7 +52,7 @@ public:
     GenerateStats generate(const std::vector<TokenId>& prompt, const GenerateOptions& options,
                            const std::function<bool(const std::string&)>& on_text);
 
-    static constexpr int64_t kBatch = 512;
+    static constexpr int64_t kBatch = KvCache::kMaxBatch;
 
 private:
     Model& model_;
@@ -68,6 +71,27 @@ public:
 
 private:
     std::string pending_;
+};
+
+// Turns token pieces into the text a client sees: complete UTF-8 only, and nothing from the
+// first stop text on. Text that might be the start of a stop text is held back until it is not.
+class StopTextFilter {
+public:
+    explicit StopTextFilter(std::vector<std::string> stop);
+
+    struct Output {
+        std::string text;      // safe to show now
+        bool stopped = false;  // a stop text was found: generation ends, `text` precedes it
+    };
+    Output push(const std::string& piece);
+    // The held-back text at the end of generation (an incomplete UTF-8 tail included).
+    std::string finish();
+
+private:
+    std::vector<std::string> stop_;
+    size_t longest_stop_ = 0;
+    Utf8Stream utf8_;
+    std::string held_;
 };
 
 }  // namespace uma

@@ -87,9 +87,7 @@ void CpuBackend::geglu(const float* gate, const float* up, int64_t n, float* out
 void CpuBackend::store_rows(const float* src, int64_t n_rows, int64_t row_elements,
                             const KvView& dst, int64_t first_row) {
     for (int64_t r = 0; r < n_rows; ++r)
-        cpu::quantize_row(dst.type, src + r * row_elements,
-                          dst.data + static_cast<size_t>(first_row + r) * dst.row_bytes,
-                          row_elements);
+        cpu::quantize_row(dst.type, src + r * row_elements, dst.row(first_row + r), row_elements);
 }
 
 }  // namespace uma
