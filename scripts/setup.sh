@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package uma needs to build and test, on a bare Debian 12 machine.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 packages=(
   g++ cmake ninja-build pkg-config git ccache
   libpcre2-dev nlohmann-json3-dev libcpp-httplib-dev libedit-dev libncurses-dev libssl-dev
@@ -17,4 +18,9 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The npm clients (openai, ollama) that the server integration tests drive uma serve with.
+if [ -f tests/server/npm/package-lock.json ] && [ ! -d tests/server/npm/node_modules ]; then
+  (cd tests/server/npm && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -23,7 +23,8 @@ std::vector<int64_t> parse_list(const std::string& option, const std::string& te
         char* end = nullptr;
         const long long v = std::strtoll(item.c_str(), &end, 10);
         if (item.empty() || *end != '\0' || v < 0)
-            throw Error("option " + option + " expects counts like 512 or 0,512, got '" + text + "'");
+            throw Error("option " + option + " expects counts like 512 or 0,512, got '" + text +
+                        "'");
         values.push_back(v);
         begin = comma + 1;
     }
@@ -44,8 +45,8 @@ int cmd_bench(int argc, char** argv) {
     options.gen_sizes = parse_list("-n", args.get("--num-predict", "128"));
     options.depths = parse_list("-d", args.value("-d").value_or(args.get("--depth", "0")));
     options.threads = static_cast<int>(args.get_int("--threads", 0));
-    options.repetitions =
-        static_cast<int>(args.value("-r") ? args.get_int("-r", 3) : args.get_int("--repetitions", 3));
+    options.repetitions = static_cast<int>(args.value("-r") ? args.get_int("-r", 3)
+                                                            : args.get_int("--repetitions", 3));
     const std::string kv = args.get("--kv-type", "f16");
     if (kv != "f16" && kv != "f32") throw Error("--kv-type must be f16 or f32, got '" + kv + "'");
     options.kv_type = kv == "f32" ? GgmlType::F32 : GgmlType::F16;
@@ -55,8 +56,8 @@ int cmd_bench(int argc, char** argv) {
             options.threads > 0 ? options.threads : cpu::ThreadPool::default_thread_count(), true);
     const bool json = args.flag("--json");
     if (!json)
-        std::printf("| %-8s | %10s | %7s | %-14s | %16s | %8s | %6s | %10s |\n", "type", "size", "threads",
-                    "test", "t/s", "GB/s", "% BW", "peak RSS");
+        std::printf("| %-8s | %10s | %7s | %-14s | %16s | %8s | %6s | %10s |\n", "type", "size",
+                    "threads", "test", "t/s", "GB/s", "% BW", "peak RSS");
     run_bench(options, [&](const BenchResult& r) {
         if (json) {
             std::printf("%s\n", r.to_json().dump().c_str());

@@ -40,15 +40,18 @@ Modelfile quantized(const ModelStore& store, Modelfile mf, const fs::path& base_
     if (file.is_relative()) file = base_dir / file;
     std::error_code ec;
     ResolvedModel base;
-    if (fs::is_regular_file(file, ec)) base.gguf_path = file;
-    else base = store.resolve_or_throw(mf.from);
+    if (fs::is_regular_file(file, ec))
+        base.gguf_path = file;
+    else
+        base = store.resolve_or_throw(mf.from);
     Modelfile out = base.to_modelfile();
     out.parameters.merge(mf.parameters);
     if (mf.system) out.system = mf.system;
     if (mf.template_text) out.template_text = mf.template_text;
     if (mf.license) out.license = mf.license;
     if (!mf.messages.empty()) out.messages = mf.messages;
-    std::fprintf(stderr, "quantizing %s to %s\n", base.gguf_path.c_str(), std::string(scheme.name).c_str());
+    std::fprintf(stderr, "quantizing %s to %s\n", base.gguf_path.c_str(),
+                 std::string(scheme.name).c_str());
     quantize_model(base.gguf_path.string(), temp.string(), scheme,
                    cpu::ThreadPool::default_thread_count());
     out.from = temp.string();
@@ -63,7 +66,8 @@ int cmd_create(int argc, char** argv) {
         throw Error("usage: uma create NAME [-f Modelfile | --from FILE.gguf] [--quantize TYPE]");
     const ModelName name = ModelName::parse(args.positional()[0]);
     const auto file_option = args.value("-f") ? args.value("-f") : args.value("--file");
-    if (file_option && args.value("--from")) throw Error("give either -f Modelfile or --from FILE, not both");
+    if (file_option && args.value("--from"))
+        throw Error("give either -f Modelfile or --from FILE, not both");
 
     Modelfile mf;
     fs::path base_dir = fs::current_path();

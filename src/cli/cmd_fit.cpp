@@ -37,8 +37,8 @@ std::string rate(double tokens_per_second) {
 
 std::string machine_line(const MachineInfo& m) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%s (%s): %s memory, %s usable now, %.0f GB/s read", m.name.c_str(),
-                  m.description.c_str(), human_bytes(m.total_memory).c_str(),
+    std::snprintf(buf, sizeof buf, "%s (%s): %s memory, %s usable now, %.0f GB/s read",
+                  m.name.c_str(), m.description.c_str(), human_bytes(m.total_memory).c_str(),
                   human_bytes(m.available_memory).c_str(), m.bandwidth / 1e9);
     return buf;
 }
@@ -53,7 +53,8 @@ std::string verdict_text(const FitVerdict& v, const FitOptions& o, uint64_t budg
                    human_bytes(budget);
         case FitVerdict::Kind::DoesNotFit:
             return "does not fit: needs " + human_bytes(v.memory.total()) + " with " +
-                   std::to_string(o.n_ctx) + " tokens of context, " + human_bytes(budget) + " usable";
+                   std::to_string(o.n_ctx) + " tokens of context, " + human_bytes(budget) +
+                   " usable";
     }
     return {};
 }
@@ -61,21 +62,22 @@ std::string verdict_text(const FitVerdict& v, const FitOptions& o, uint64_t budg
 int fit_model(const Args& args, const std::string& model_arg, int threads) {
     const ResolvedModel resolved = resolve_model(model_arg);
     // Measured before the model is loaded: what uma costs doing nothing.
-    const RuntimeOverhead overhead = RuntimeOverhead::measure_this_process();
+    const RuntimeOverhead overhead = RuntimeOverhead::measure_this_process(threads);
     auto model = load_model(resolved.gguf_path.string());
     const ModelShape shape = shape_of(*model, resolved.name);
 
     FitOptions o;
     o.threads = threads;
-    const int64_t default_ctx = resolved.parameters.get_int("num_ctx").value_or(
-        std::min<int64_t>(shape.n_ctx_train, 4096));
+    const int64_t default_ctx =
+        resolved.parameters.get_int("num_ctx").value_or(std::min<int64_t>(shape.n_ctx_train, 4096));
     o.n_ctx = args.get_int("--ctx", default_ctx);
     o.parallel = args.get_int("--parallel", 1);
     o.kv_type = parse_kv_type(args.get("--kv-type", "f16"));
     if (o.n_ctx <= 0 || o.parallel <= 0) throw Error("--ctx and --parallel must be positive");
 
     const auto spec = args.value("--machine");
-    const MachineInfo machine = spec ? parse_machine_spec(*spec) : this_machine(shape.weight_type, threads);
+    const MachineInfo machine =
+        spec ? parse_machine_spec(*spec) : this_machine(shape.weight_type, threads);
     const RuntimeOverhead used_overhead = spec ? RuntimeOverhead::typical() : overhead;
     const FitVerdict verdict = check_fit(shape, o, used_overhead, machine.available_memory);
     const FitVerdict in_total = check_fit(shape, o, used_overhead, machine.total_memory);
@@ -101,9 +103,9 @@ int fit_model(const Args& args, const std::string& model_arg, int threads) {
               {"bandwidth", machine.bandwidth},
               {"prompt_flops", machine.prompt_flops},
               {"generate_flops", machine.generate_flops}}},
-            {"fits", verdict.kind == FitVerdict::Kind::Fits ? "yes"
+            {"fits", verdict.kind == FitVerdict::Kind::Fits                  ? "yes"
                      : verdict.kind == FitVerdict::Kind::FitsWithLessContext ? "less_context"
-                                                                            : "no"},
+                                                                             : "no"},
             {"max_ctx", verdict.max_ctx},
             {"generate_tokens_per_second", speed.generate_tokens_per_second},
             {"prompt_tokens_per_second", speed.prompt_tokens_per_second},
@@ -131,8 +133,10 @@ int fit_model(const Args& args, const std::string& model_arg, int threads) {
     if (verdict.kind != FitVerdict::Kind::Fits && in_total.kind == FitVerdict::Kind::Fits)
         std::printf("    (it would fit in the %s of total memory if other programs freed some)\n",
                     human_bytes(machine.total_memory).c_str());
-    std::printf("\n  Speed (estimated, at %lld tokens of context)\n", static_cast<long long>(o.n_ctx / 2));
-    std::printf("    generation          %s tokens/s (%s)\n", rate(speed.generate_tokens_per_second).c_str(),
+    std::printf("\n  Speed (estimated, at %lld tokens of context)\n",
+                static_cast<long long>(o.n_ctx / 2));
+    std::printf("    generation          %s tokens/s (%s)\n",
+                rate(speed.generate_tokens_per_second).c_str(),
                 speed.generate_memory_bound ? "memory-bound: weights and KV read once per token"
                                             : "compute-bound on matrix-vector products");
     std::printf("    prompt              %s tokens/s (%.0f GFLOP/s %s)\n",
@@ -147,22 +151,29 @@ int fit_table(const Args& args, int threads) {
         quants.clear();
         std::string current;
         for (const char c : *list + ",") {
-            if (c != ',') current.push_back(c);
-            else if (!current.empty()) bits_per_weight(current), quants.push_back(current), current.clear();
+            if (c != ',')
+                current.push_back(c);
+            else if (!current.empty())
+                bits_per_weight(current), quants.push_back(current), current.clear();
         }
     }
     const auto spec = args.value("--machine");
-    const RuntimeOverhead overhead = spec ? RuntimeOverhead::typical() : RuntimeOverhead::measure_this_process();
+    const RuntimeOverhead overhead =
+        spec ? RuntimeOverhead::typical() : RuntimeOverhead::measure_this_process(threads);
     std::map<std::string, MachineInfo> machines;  // this machine: measured per weight type
     const auto machine_for = [&](const ModelShape& s) -> const MachineInfo& {
         auto it = machines.find(s.quant);
         if (it == machines.end())
-            it = machines.emplace(s.quant, spec ? parse_machine_spec(*spec) : this_machine(s.weight_type, threads)).first;
+            it = machines
+                     .emplace(s.quant, spec ? parse_machine_spec(*spec)
+                                            : this_machine(s.weight_type, threads))
+                     .first;
         return it->second;
     };
     const MachineInfo& first = machine_for(catalogue_shape(model_catalogue()[0], quants[0]));
     std::printf("%s\n\n", machine_line(first).c_str());
-    std::printf("%-20s %-7s %9s  %-22s %9s %11s\n", "MODEL", "QUANT", "SIZE", "FITS", "GEN t/s", "PROMPT t/s");
+    std::printf("%-20s %-7s %9s  %-22s %9s %11s\n", "MODEL", "QUANT", "SIZE", "FITS", "GEN t/s",
+                "PROMPT t/s");
     for (const auto& entry : model_catalogue()) {
         for (const auto& quant : quants) {
             const ModelShape s = catalogue_shape(entry, quant);
@@ -177,16 +188,20 @@ int fit_table(const Args& args, int threads) {
                 fits = "yes, " + std::to_string(v.max_ctx) + " ctx";
             std::string gen = "-", prompt = "-";
             if (v.kind != FitVerdict::Kind::DoesNotFit) {
-                const SpeedEstimate e = estimate_speed(s, m, std::min<int64_t>(v.max_ctx, 4096) / 2, o.kv_type);
+                const SpeedEstimate e =
+                    estimate_speed(s, m, std::min<int64_t>(v.max_ctx, 4096) / 2, o.kv_type);
                 gen = rate(e.generate_tokens_per_second);
                 prompt = rate(e.prompt_tokens_per_second);
             }
-            std::printf("%-20s %-7s %9s  %-22s %9s %11s\n", std::string(entry.name).c_str(), quant.c_str(),
-                        gigabytes(double(s.file_bytes)).c_str(), fits.c_str(), gen.c_str(), prompt.c_str());
+            std::printf("%-20s %-7s %9s  %-22s %9s %11s\n", std::string(entry.name).c_str(),
+                        quant.c_str(), gigabytes(double(s.file_bytes)).c_str(), fits.c_str(),
+                        gen.c_str(), prompt.c_str());
         }
     }
-    std::printf("\nGEN t/s at 2048 tokens of context (or half the context that fits); sizes are llama.cpp's "
-                "average bits per weight.\n");
+    std::printf(
+        "\nGEN t/s at 2048 tokens of context (or half the context that fits); sizes are "
+        "llama.cpp's "
+        "average bits per weight.\n");
     return 0;
 }
 
@@ -196,8 +211,11 @@ int cmd_fit(int argc, char** argv) {
     Args args(argc, argv, 2, {"--json"},
               {"--ctx", "--parallel", "--kv-type", "--machine", "--threads", "--quant"});
     if (args.positional().size() > 1)
-        throw Error("usage: uma fit [MODEL] [--ctx N] [--parallel N] [--kv-type f16|q8_0] [--machine SPEC]");
-    const int threads = static_cast<int>(args.get_int("--threads", cpu::ThreadPool::default_thread_count()));
+        throw Error(
+            "usage: uma fit [MODEL] [--ctx N] [--parallel N] [--kv-type f16|q8_0] [--machine "
+            "SPEC]");
+    const int threads =
+        static_cast<int>(args.get_int("--threads", cpu::ThreadPool::default_thread_count()));
     if (threads <= 0) throw Error("--threads must be positive");
     if (args.positional().size() == 1) return fit_model(args, args.positional()[0], threads);
     return fit_table(args, threads);

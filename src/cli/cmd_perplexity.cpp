@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "uma/core/error.h"
 #include "uma/runtime/loaded_model.h"
+#include "uma/runtime/model_store.h"
 #include "uma/runtime/perplexity.h"
 
 namespace uma::cli {
@@ -19,17 +20,19 @@ int cmd_perplexity(int argc, char** argv) {
     if (!in) throw Error("cannot read text file '" + args.positional()[1] + "'");
     std::stringstream text;
     text << in.rdbuf();
-    auto m = LoadedModel::load(args.positional()[0], static_cast<int>(args.get_int("--threads", 0)));
+    auto m = LoadedModel::load(resolve_model_path(args.positional()[0]),
+                               static_cast<int>(args.get_int("--threads", 0)));
     const int64_t chunk = args.get_int("--ctx", 512);
     std::fprintf(stderr, "perplexity: chunks of %lld tokens, %s\n", static_cast<long long>(chunk),
                  m.backend->describe().c_str());
     if (const auto base_path = args.value("--kl-base")) {
-        auto base = load_model(*base_path);
-        const auto r = compute_kl_divergence(
-            *m.model, *base, *m.tokenizer, *m.backend, text.str(), chunk,
-            [](int64_t index, double kl) {
-                std::fprintf(stderr, "[%lld] mean KL %.6f\n", static_cast<long long>(index + 1), kl);
-            });
+        auto base = load_model(resolve_model_path(*base_path));
+        const auto r =
+            compute_kl_divergence(*m.model, *base, *m.tokenizer, *m.backend, text.str(), chunk,
+                                  [](int64_t index, double kl) {
+                                      std::fprintf(stderr, "[%lld] mean KL %.6f\n",
+                                                   static_cast<long long>(index + 1), kl);
+                                  });
         std::printf("Final estimate: PPL = %.4f over %lld chunks (%lld predictions)\n",
                     r.model.perplexity, static_cast<long long>(r.model.chunks),
                     static_cast<long long>(r.model.predictions));

@@ -20,8 +20,10 @@ int cmd_pull(int argc, char** argv) {
     if (args.positional().size() == 2) options.name = ModelName::parse(args.positional()[1]);
     options.expected_sha256 = args.get("--sha256", "");
     options.retries = static_cast<int>(args.get_int("--retries", options.retries));
-    options.read_timeout_seconds = static_cast<int>(args.get_int("--timeout", options.read_timeout_seconds));
-    const std::string name = options.name ? options.name->display() : model_name_from_url(options.url).display();
+    options.read_timeout_seconds =
+        static_cast<int>(args.get_int("--timeout", options.read_timeout_seconds));
+    const std::string name =
+        options.name ? options.name->display() : model_name_from_url(options.url).display();
 
     // A live bar on a terminal; on a pipe or file only the status lines and the result.
     const bool tty = isatty(STDERR_FILENO);

@@ -20,8 +20,10 @@ const std::vector<std::string> kRunOptions = {
     "--min-p",   "--seed", "--repeat-penalty", "--kv-type", "--system", "--prompt"};
 const std::vector<std::string> kRunFlags = {"--verbose", "--raw", "--greedy"};
 
-GenerateOptions generate_options(const Args& args) {
+// Defaults, then the model's Modelfile parameters, then what the command line says.
+GenerateOptions generate_options(const Args& args, const ModelParameters& model_parameters) {
     GenerateOptions o;
+    model_parameters.apply_to(o);
     SamplerParams& s = o.sampling;
     if (args.flag("--greedy")) s = SamplerParams::greedy();
     s.temperature = static_cast<float>(args.get_float("--temp", s.temperature));
@@ -30,7 +32,7 @@ GenerateOptions generate_options(const Args& args) {
     s.min_p = static_cast<float>(args.get_float("--min-p", s.min_p));
     s.repeat_penalty = static_cast<float>(args.get_float("--repeat-penalty", s.repeat_penalty));
     if (auto seed = args.value("--seed")) s.seed = static_cast<uint64_t>(args.get_int("--seed", 0));
-    o.max_tokens = args.get_int("--num-predict", -1);
+    o.max_tokens = args.get_int("--num-predict", o.max_tokens);
     return o;
 }
 
@@ -59,11 +61,23 @@ bool print_text(const std::string& text) {
     return true;
 }
 
-// Interactive chat: a conversation through the model's chat template, with line editing.
-int chat_loop(LoadedModel& m, Session& session, const Args& args, const GenerateOptions& options) {
+// The conversation a chat starts from: the system prompt (the command line's, else the
+// Modelfile's) and the Modelfile's MESSAGE turns.
+nlohmann::ordered_json opening_messages(const Args& args, const ResolvedModel& resolved) {
     nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-    if (auto system = args.value("--system"))
-        messages.push_back({{"role", "system"}, {"content", *system}});
+    const std::optional<std::string> system =
+        args.value("--system") ? args.value("--system") : resolved.system;
+    if (system) messages.push_back({{"role", "system"}, {"content", *system}});
+    for (const auto& m : resolved.messages)
+        messages.push_back({{"role", m.role}, {"content", m.content}});
+    return messages;
+}
+
+// Interactive chat: a conversation through the model's chat template, with line editing.
+int chat_loop(LoadedModel& m, Session& session, const Args& args, const GenerateOptions& options,
+              const ResolvedModel& resolved) {
+    const std::string template_override = resolved.template_text.value_or("");
+    nlohmann::ordered_json messages = opening_messages(args, resolved);
     const bool tty = isatty(STDIN_FILENO);
     if (tty) std::fprintf(stderr, "Type a message; /bye or Ctrl-D to quit, /clear to start over.\n");
     for (;;) {
@@ -75,13 +89,13 @@ int chat_loop(LoadedModel& m, Session& session, const Args& args, const Generate
         if (tty) add_history(line.c_str());
         if (line == "/bye" || line == "/exit") break;
         if (line == "/clear") {
-            messages = nlohmann::ordered_json::array();
+            messages = opening_messages(args, resolved);
             session.reset();
             continue;
         }
         messages.push_back({{"role", "user"}, {"content", line}});
-        const std::string prompt =
-            render_chat_prompt(m.model->file(), *m.tokenizer, messages, true);
+        const std::string prompt = render_chat_prompt(m.model->file(), *m.tokenizer, messages,
+                                                      true, nullptr, template_override);
         const auto tokens = encode_chat_prompt(*m.tokenizer, prompt);
         std::string reply;
         const auto stats = session.generate(tokens, options, [&](const std::string& text) {
@@ -103,21 +117,25 @@ int cmd_run(int argc, char** argv) {
         throw Error("usage: uma run MODEL [PROMPT] [options]");
     std::string prompt = args.positional().size() == 2 ? args.positional()[1]
                                                         : args.get("--prompt", "");
-    auto m = LoadedModel::load(resolve_model_path(args.positional()[0]), static_cast<int>(args.get_int("--threads", 0)));
-    const GenerateOptions options = generate_options(args);
-    Session session(*m.model, *m.tokenizer, *m.backend, m.context_size(args.get_int("--ctx", 0)),
-                    kv_type(args));
-    const bool has_template = !chat_template_of(m.model->file()).empty();
-    if (prompt.empty()) return chat_loop(m, session, args, options);
+    const ResolvedModel resolved = resolve_model(args.positional()[0]);
+    const int64_t threads =
+        args.get_int("--threads", resolved.parameters.get_int("num_thread").value_or(0));
+    auto m = LoadedModel::load(resolved.gguf_path.string(), static_cast<int>(threads));
+    const GenerateOptions options = generate_options(args, resolved.parameters);
+    const int64_t n_ctx =
+        args.get_int("--ctx", resolved.parameters.get_int("num_ctx").value_or(0));
+    Session session(*m.model, *m.tokenizer, *m.backend, m.context_size(n_ctx), kv_type(args));
+    const bool has_template =
+        resolved.template_text || !chat_template_of(m.model->file()).empty();
+    if (prompt.empty()) return chat_loop(m, session, args, options, resolved);
 
     std::vector<TokenId> tokens;
     if (has_template && !args.flag("--raw")) {
-        nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-        if (auto system = args.value("--system"))
-            messages.push_back({{"role", "system"}, {"content", *system}});
+        nlohmann::ordered_json messages = opening_messages(args, resolved);
         messages.push_back({{"role", "user"}, {"content", prompt}});
-        tokens = encode_chat_prompt(*m.tokenizer,
-                                    render_chat_prompt(m.model->file(), *m.tokenizer, messages, true));
+        tokens = encode_chat_prompt(
+            *m.tokenizer, render_chat_prompt(m.model->file(), *m.tokenizer, messages, true, nullptr,
+                                             resolved.template_text.value_or("")));
     } else {
         // A model without a chat template continues the text: show the prompt it continues.
         tokens = m.tokenizer->encode(prompt, true, false);

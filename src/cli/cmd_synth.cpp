@@ -13,9 +13,12 @@ int cmd_synth(int argc, char** argv) {
     Args args(argc, argv, 2, {}, {"--shape", "--type", "--vocab", "--seed", "--threads"});
     if (args.positional().size() != 1 || !args.value("--shape")) {
         std::string shapes;
-        for (const auto& s : synth_shapes()) shapes += (shapes.empty() ? "" : " ") + std::string(s.name);
-        throw Error("usage: uma synth --shape NAME [--type TYPE] [--vocab VOCAB.gguf] OUT.gguf\n"
-                    "  NAME: " + shapes);
+        for (const auto& s : synth_shapes())
+            shapes += (shapes.empty() ? "" : " ") + std::string(s.name);
+        throw Error(
+            "usage: uma synth --shape NAME [--type TYPE] [--vocab VOCAB.gguf] OUT.gguf\n"
+            "  NAME: " +
+            shapes);
     }
     const SynthShape& shape = find_synth_shape(*args.value("--shape"));
     const QuantScheme& scheme = find_quant_scheme(args.get("--type", "F16"));

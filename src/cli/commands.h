@@ -18,5 +18,8 @@ int cmd_list(int argc, char** argv);
 int cmd_rm(int argc, char** argv);
 int cmd_cp(int argc, char** argv);
 int cmd_fit(int argc, char** argv);
+// The server (cmd_serve.cpp) and what it has loaded (cmd_ps.cpp).
+int cmd_serve(int argc, char** argv);
+int cmd_ps(int argc, char** argv);
 
 }  // namespace uma::cli

@@ -35,6 +35,12 @@ commands:
   fit MODEL                 memory and speed on this machine (--ctx N, --parallel N,
                             --kv-type f16|q8_0); fit --machine 32GB,120GB/s|m2-max|rtx-4090|...
                             for popular models on another machine
+  serve                     Ollama- and OpenAI-compatible server on 127.0.0.1:11434 (UMA_HOST
+                            or --host/--port to move it; --parallel N slots per model,
+                            --ctx N, --max-queue N, --api-key KEY (or UMA_API_KEY),
+                            --models-dir DIR, --keep-alive 5m, --memory-budget 16GB,
+                            --origins LIST (or UMA_ORIGINS) for CORS)
+  ps                        the models a running server has loaded
   help                      this text
 
 common options:
@@ -71,6 +77,8 @@ int main(int argc, char** argv) {
         if (command == "rm") return uma::cli::cmd_rm(argc, argv);
         if (command == "cp") return uma::cli::cmd_cp(argc, argv);
         if (command == "fit") return uma::cli::cmd_fit(argc, argv);
+        if (command == "serve") return uma::cli::cmd_serve(argc, argv);
+        if (command == "ps") return uma::cli::cmd_ps(argc, argv);
         std::fprintf(stderr, "uma: unknown command '%s' (see 'uma help')\n", command.c_str());
         return 2;
     } catch (const uma::Error& e) {

@@ -2,11 +2,14 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 
+#include "uma/backends/cpu/thread_pool.h"
 #include "uma/core/error.h"
 #include "uma/runtime/bandwidth.h"
 #include "uma/runtime/loaded_model.h"
@@ -27,7 +30,15 @@ std::string model_type_name(const GgufFile& file) {
     const int64_t file_type = file.get_int("general.file_type", -1);
     for (const auto& scheme : quant_schemes())
         if (scheme.file_type == file_type) return std::string(scheme.name);
-    return file_type < 0 ? "unknown" : "file type " + std::to_string(file_type);
+    if (file_type >= 0) return "file type " + std::to_string(file_type);
+    // No general.file_type (older converters): name the type holding most matrix bytes.
+    std::map<std::string, size_t> bytes;
+    for (const auto& t : file.tensors())
+        if (t.dims.size() >= 2) bytes[std::string(type_name(t.type))] += t.n_bytes;
+    const auto most =
+        std::max_element(bytes.begin(), bytes.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    return most == bytes.end() ? "unknown" : most->first;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -93,12 +104,14 @@ std::vector<BenchResult> run_bench(const BenchOptions& options,
     for (const auto* list : {&options.prompt_sizes, &options.gen_sizes, &options.depths})
         for (int64_t n : *list)
             if (n < 0) throw Error("bench: token counts must not be negative");
-    LoadedModel m = LoadedModel::load(options.model_path, options.threads);
-    Model& model = *m.model;
-    Backend& backend = *m.backend;
-    const int threads = backend.threads();
+    const int threads =
+        options.threads > 0 ? options.threads : cpu::ThreadPool::default_thread_count();
+    // Before the model is loaded: the measurement forks, best done before any thread starts.
     const double machine_gbs =
         options.measure_bandwidth ? machine_read_bandwidth(threads).gigabytes_per_second : 0.0;
+    LoadedModel m = LoadedModel::load(options.model_path, threads);
+    Model& model = *m.model;
+    Backend& backend = *m.backend;
 
     int64_t n_ctx = 1;
     for (int64_t depth : options.depths)
@@ -181,7 +194,8 @@ std::vector<BenchResult> run_bench(const BenchOptions& options,
                 TokenId token = random_tokens(1)[0];
                 const auto start = std::chrono::steady_clock::now();
                 for (int64_t i = 0; i < n_gen; ++i) {
-                    model.forward(std::span<const TokenId>(&token, 1), cache, backend, logits, false);
+                    model.forward(std::span<const TokenId>(&token, 1), cache, backend, logits,
+                                  false);
                     token = static_cast<TokenId>((token * 7 + 13) % m.tokenizer->vocab_size());
                 }
                 r.samples.push_back(double(n_gen) / seconds_since(start));

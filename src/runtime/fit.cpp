@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <climits>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "uma/core/error.h"
+#include "uma/core/gguf.h"
 #include "uma/models/model.h"
 
 namespace uma {
@@ -44,32 +46,6 @@ const QuantBits& find_quant(std::string_view quant) {
     std::string names;
     for (const auto& q : kQuantBits) names += (names.empty() ? "" : ", ") + std::string(q.name);
     throw Error("unknown quantization '" + std::string(quant) + "' (known: " + names + ")");
-}
-
-// Resident bytes of the mappings of this executable, and their full size.
-struct ExeMappings {
-    uint64_t resident = 0, size = 0;
-};
-ExeMappings exe_mappings() {
-    ExeMappings out;
-    char exe[PATH_MAX];
-    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return out;
-    const std::string exe_path(exe, static_cast<size_t>(n));
-    std::ifstream in("/proc/self/smaps");
-    bool in_exe = false;
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
-            line.find('-') < line.find(' ')) {
-            in_exe = line.size() >= exe_path.size() &&
-                     line.compare(line.size() - exe_path.size(), exe_path.size(), exe_path) == 0;
-        } else if (in_exe && line.rfind("Size:", 0) == 0) {
-            out.size += std::strtoull(line.c_str() + 5, nullptr, 10) * 1024;
-        } else if (in_exe && line.rfind("Rss:", 0) == 0) {
-            out.resident += std::strtoull(line.c_str() + 4, nullptr, 10) * 1024;
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -129,7 +105,9 @@ const std::vector<CatalogueModel>& model_catalogue() {
     return models;
 }
 
-double bits_per_weight(std::string_view quant) { return find_quant(quant).bits; }
+double bits_per_weight(std::string_view quant) {
+    return find_quant(quant).bits;
+}
 
 std::vector<std::string> catalogue_quants() {
     std::vector<std::string> out;
@@ -162,7 +140,8 @@ ModelShape catalogue_shape(const CatalogueModel& m, std::string_view quant) {
     const double per_layer_fixed = attention + 2 * d + (m.n_expert > 0 ? d * experts : 0);
     s.parameters = embeddings + double(m.n_layer) * (per_layer_fixed + ffn_one * experts);
     // A token reads one embedding row, but the whole output matrix.
-    s.active_parameters = double(m.n_vocab) * d + double(m.n_layer) * (per_layer_fixed + ffn_one * used);
+    s.active_parameters =
+        double(m.n_vocab) * d + double(m.n_layer) * (per_layer_fixed + ffn_one * used);
     s.file_bytes = static_cast<uint64_t>(s.parameters * q.bits / 8);
     s.active_weight_bytes = static_cast<uint64_t>(s.active_parameters * q.bits / 8);
     s.weight_type = q.main_type;
@@ -170,23 +149,61 @@ ModelShape catalogue_shape(const CatalogueModel& m, std::string_view quant) {
     return s;
 }
 
-RuntimeOverhead RuntimeOverhead::measure_this_process() {
-    // What this process holds before loading a model (libraries, heap, the code run so far),
-    // with the executable counted in full: a run touches most of its code.
-    const ExeMappings exe = exe_mappings();
-    std::ifstream in("/proc/self/status");
-    uint64_t rss = 0;
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("VmRSS:", 0) == 0) rss = std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+RuntimeOverhead RuntimeOverhead::measure_this_process(int threads) {
+    // Runs a toy model (one small layer) through the real forward pass with the real backend and
+    // thread count, so that the code, libraries and allocator state a run needs are resident;
+    // what this process holds afterwards, the toy model gone, is uma's own cost.
+    {
+        const int64_t d = 64, ff = 128, vocab = 32;
+        GgufWriter w;
+        w.set_string("general.architecture", "llama");
+        w.set_u32("llama.context_length", 64);
+        w.set_u32("llama.embedding_length", d);
+        w.set_u32("llama.block_count", 1);
+        w.set_u32("llama.feed_forward_length", ff);
+        w.set_u32("llama.attention.head_count", 4);
+        w.set_u32("llama.attention.head_count_kv", 4);
+        w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+        const std::vector<float> values(static_cast<size_t>(d * std::max(ff, vocab)), 0.01f);
+        w.add_tensor("token_embd.weight", GgmlType::F32, {d, vocab}, values.data());
+        w.add_tensor("output_norm.weight", GgmlType::F32, {d}, values.data());
+        const std::string p = "blk.0.";
+        w.add_tensor(p + "attn_norm.weight", GgmlType::F32, {d}, values.data());
+        for (const char* m :
+             {"attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight"})
+            w.add_tensor(p + m, GgmlType::F32, {d, d}, values.data());
+        w.add_tensor(p + "ffn_norm.weight", GgmlType::F32, {d}, values.data());
+        w.add_tensor(p + "ffn_gate.weight", GgmlType::F32, {d, ff}, values.data());
+        w.add_tensor(p + "ffn_up.weight", GgmlType::F32, {d, ff}, values.data());
+        w.add_tensor(p + "ffn_down.weight", GgmlType::F32, {ff, d}, values.data());
+        const auto path = std::filesystem::temp_directory_path() /
+                          ("uma-fit-probe-" + std::to_string(::getpid()) + ".gguf");
+        struct Remove {
+            std::filesystem::path path;
+            ~Remove() {
+                std::error_code ec;
+                std::filesystem::remove(path, ec);
+            }
+        } remove{path};
+        w.write(path.string());
+        auto model = load_model(path.string());
+        auto backend = make_cpu_backend(std::max(1, threads));
+        KvCache cache = model->make_cache(16, GgmlType::F16);
+        std::vector<float> logits;
+        const std::vector<TokenId> tokens = {1, 2, 3};
+        model->forward(tokens, cache, *backend, logits, false);
+    }
     RuntimeOverhead o;
-    o.base = rss - std::min(rss, exe.resident) + exe.size;
+    o.base = current_rss_bytes();
     // Each worker thread: its stack's touched pages and its malloc arena (about 190 KiB measured
-    // with uma run, rounded up).
+    // with uma run; the toy run's threads are gone by now).
     o.per_thread = 256 * 1024;
     return o;
 }
 
-RuntimeOverhead RuntimeOverhead::typical() { return {16u << 20, 256 * 1024}; }
+RuntimeOverhead RuntimeOverhead::typical() {
+    return {16u << 20, 256 * 1024};
+}
 
 uint64_t kv_cache_bytes(const ModelShape& s, int64_t n_ctx, GgmlType kv_type) {
     const double k_row = element_bytes(kv_type, double(s.n_head_kv * s.head_dim));
@@ -194,20 +211,24 @@ uint64_t kv_cache_bytes(const ModelShape& s, int64_t n_ctx, GgmlType kv_type) {
     return static_cast<uint64_t>(double(s.n_layer) * double(n_ctx) * (k_row + v_row));
 }
 
-MemoryEstimate estimate_memory(const ModelShape& s, const FitOptions& o, const RuntimeOverhead& overhead) {
+MemoryEstimate estimate_memory(const ModelShape& s, const FitOptions& o,
+                               const RuntimeOverhead& overhead) {
     MemoryEstimate m;
     // Weights are used in place from the mapped file; every page is read, so all are resident.
     m.weights = s.file_bytes;
-    m.kv_cache = kv_cache_bytes(s, o.n_ctx, o.kv_type) * static_cast<uint64_t>(std::max<int64_t>(1, o.parallel));
+    m.kv_cache = kv_cache_bytes(s, o.n_ctx, o.kv_type) *
+                 static_cast<uint64_t>(std::max<int64_t>(1, o.parallel));
     // One forward pass over a batch: the residual stream, its norm, q/k/v, the attention output
     // and the two feed-forward halves, all floats; activations converted for quantized weights;
     // one row of logits per sequence; each thread's attention scores.
     const double b = double(std::min(o.batch, o.n_ctx));
     const double q_dim = double(s.n_head * s.head_dim), kv_dim = double(s.n_head_kv * s.head_dim);
-    const double v_dim = double(s.n_head_kv * s.head_dim_v), attn_dim = double(s.n_head * s.head_dim_v);
-    const double floats = b * (2 * double(s.n_embd) + q_dim + kv_dim + v_dim + attn_dim + 2 * double(s.n_ff)) +
-                          double(s.n_vocab) * double(std::max<int64_t>(1, o.parallel)) +
-                          double(o.threads) * double(o.n_ctx + s.head_dim_v);
+    const double v_dim = double(s.n_head_kv * s.head_dim_v),
+                 attn_dim = double(s.n_head * s.head_dim_v);
+    const double floats =
+        b * (2 * double(s.n_embd) + q_dim + kv_dim + v_dim + attn_dim + 2 * double(s.n_ff)) +
+        double(s.n_vocab) * double(std::max<int64_t>(1, o.parallel)) +
+        double(o.threads) * double(o.n_ctx + s.head_dim_v);
     const double converted = b * double(std::max(s.n_embd, s.n_ff)) * 1.125;
     // The vocabulary: the GGUF's token arrays as parsed metadata, and the tokenizer's tables.
     const double vocabulary = double(s.n_vocab) * 512;
@@ -216,8 +237,8 @@ MemoryEstimate estimate_memory(const ModelShape& s, const FitOptions& o, const R
     return m;
 }
 
-FitVerdict check_fit(const ModelShape& s, const FitOptions& options, const RuntimeOverhead& overhead,
-                     uint64_t budget) {
+FitVerdict check_fit(const ModelShape& s, const FitOptions& options,
+                     const RuntimeOverhead& overhead, uint64_t budget) {
     FitVerdict v;
     v.memory = estimate_memory(s, options, overhead);
     if (v.memory.total() <= budget) {
@@ -231,8 +252,10 @@ FitVerdict check_fit(const ModelShape& s, const FitOptions& options, const Runti
     while (lo < hi) {
         const int64_t mid = (lo + hi + 1) / 2;
         o.n_ctx = mid * 256;
-        if (estimate_memory(s, o, overhead).total() <= budget) lo = mid;
-        else hi = mid - 1;
+        if (estimate_memory(s, o, overhead).total() <= budget)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
     if (lo == 0) return v;
     v.kind = FitVerdict::Kind::FitsWithLessContext;
@@ -246,8 +269,10 @@ SpeedEstimate estimate_speed(const ModelShape& s, const MachineInfo& machine, in
                              GgmlType kv_type) {
     SpeedEstimate e;
     // Attention reads every stored key and value and does 4 FLOPs per head dimension with each.
-    const double attention_flops = 4.0 * double(s.n_layer * s.n_head * s.head_dim) * double(n_filled);
-    const double bytes = double(s.active_weight_bytes) + double(kv_cache_bytes(s, n_filled, kv_type));
+    const double attention_flops =
+        4.0 * double(s.n_layer * s.n_head * s.head_dim) * double(n_filled);
+    const double bytes =
+        double(s.active_weight_bytes) + double(kv_cache_bytes(s, n_filled, kv_type));
     const double flops = 2 * s.active_parameters + attention_flops;
     const double memory_seconds = machine.bandwidth > 0 ? bytes / machine.bandwidth : 0;
     const double compute_seconds = machine.generate_flops > 0 ? flops / machine.generate_flops : 0;

@@ -82,8 +82,8 @@ double parse_quantity(std::string_view text, std::string_view what) {
     throw Error("machine spec: '" + s + "' has an unknown unit (GB, GB/s, TB/s, TFLOPS)");
 }
 
-MachineInfo preset(const char* name, const char* description, double memory_gb, double bandwidth_gbs,
-                   double tflops, double usable_share) {
+MachineInfo preset(const char* name, const char* description, double memory_gb,
+                   double bandwidth_gbs, double tflops, double usable_share) {
     MachineInfo m;
     m.name = name;
     m.description = description;
@@ -117,7 +117,8 @@ MemoryInfo read_meminfo() {
 uint64_t current_rss_bytes() {
     std::ifstream in("/proc/self/status");
     for (std::string line; std::getline(in, line);)
-        if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
     return 0;
 }
 
@@ -142,9 +143,11 @@ double measure_matmul_flops(GgmlType type, int64_t n_tokens, int threads) {
     for (int i = 0; i < 50; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
         backend->matmul(w, x.data(), n_tokens, y.data());
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         best = std::max(best, 2.0 * double(w.rows) * double(w.cols) * double(n_tokens) / s);
-        if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(250) && i >= 2) break;
+        if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(250) && i >= 2)
+            break;
     }
     return best;
 }
@@ -196,8 +199,10 @@ MachineInfo parse_machine_spec(std::string_view spec) {
     std::vector<std::string> parts;
     std::string current;
     for (const char c : spec) {
-        if (c == ',') parts.push_back(current), current.clear();
-        else if (c != ' ') current.push_back(c);
+        if (c == ',')
+            parts.push_back(current), current.clear();
+        else if (c != ' ')
+            current.push_back(c);
     }
     parts.push_back(current);
     std::string first = parts[0];
@@ -214,7 +219,8 @@ MachineInfo parse_machine_spec(std::string_view spec) {
         }
         return m;
     }
-    if (parts.size() < 2 || parts.size() > 3 || !std::isdigit(static_cast<unsigned char>(first[0]))) {
+    if (parts.size() < 2 || parts.size() > 3 ||
+        !std::isdigit(static_cast<unsigned char>(first[0]))) {
         std::string names;
         for (const auto& p : machine_presets()) names += (names.empty() ? "" : ", ") + p.name;
         throw Error("unknown machine '" + std::string(spec) + "': give SIZE,BANDWIDTH (e.g. " +

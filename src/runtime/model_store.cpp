@@ -32,7 +32,9 @@ constexpr const char* kMessagesLayer = "application/vnd.ollama.image.messages";
 constexpr const char* kLicenseLayer = "application/vnd.ollama.image.license";
 constexpr uint64_t kMaxTextBlob = uint64_t{64} << 20;
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 bool valid_component(std::string_view s, size_t max_length) {
     if (s.empty() || s.size() > max_length || s.front() == '.' || s.front() == '-') return false;
@@ -46,11 +48,12 @@ bool valid_component(std::string_view s, size_t max_length) {
 // deletes a blob a writer has stored but not yet named in a manifest. The kernel drops it when
 // the process dies, so a crash never leaves the store locked.
 class StoreLock {
-public:
+  public:
     StoreLock(const fs::path& root, bool exclusive) {
         const fs::path path = root / ".lock";
         fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd_ < 0) throw Error("cannot open the store lock " + path.string() + ": " + errno_text());
+        if (fd_ < 0)
+            throw Error("cannot open the store lock " + path.string() + ": " + errno_text());
         while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
             if (errno == EINTR) continue;
             ::close(fd_);
@@ -61,13 +64,13 @@ public:
     StoreLock(const StoreLock&) = delete;
     StoreLock& operator=(const StoreLock&) = delete;
 
-private:
+  private:
     int fd_ = -1;
 };
 
 // An fd that closes itself; unlinks its file too unless released (a temp file being written).
 class TempFile {
-public:
+  public:
     explicit TempFile(const fs::path& dir, std::string_view hint) {
         static std::atomic<unsigned> counter{0};
         path_ = dir / (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
@@ -104,7 +107,7 @@ public:
         fsync_directory(target.parent_path());
     }
 
-private:
+  private:
     fs::path path_;
     int fd_ = -1;
 };
@@ -113,7 +116,8 @@ std::string read_small_file(const fs::path& path, uint64_t limit) {
     std::error_code ec;
     const auto size = fs::file_size(path, ec);
     if (ec) throw Error("cannot read " + path.string() + ": " + ec.message());
-    if (size > limit) throw Error(path.string() + " is too large (" + std::to_string(size) + " bytes)");
+    if (size > limit)
+        throw Error(path.string() + " is too large (" + std::to_string(size) + " bytes)");
     std::ifstream in(path, std::ios::binary);
     std::string text(size, '\0');
     if (!in.read(text.data(), static_cast<std::streamsize>(size)))
@@ -171,8 +175,10 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
 
 std::string ModelName::display() const {
     std::string prefix;
-    if (host != "local") prefix = host + "/" + space + "/";
-    else if (space != "library") prefix = space + "/";
+    if (host != "local")
+        prefix = host + "/" + space + "/";
+    else if (space != "library")
+        prefix = space + "/";
     return prefix + model + ":" + tag;
 }
 
@@ -238,7 +244,8 @@ ModelStore::ModelStore(fs::path root) : root_(std::move(root)) {}
 fs::path ModelStore::default_root() {
     if (const char* env = std::getenv("UMA_MODELS"); env && *env) return env;
     const char* home = std::getenv("HOME");
-    if (!home || !*home) throw Error("neither UMA_MODELS nor HOME is set: no place for the model store");
+    if (!home || !*home)
+        throw Error("neither UMA_MODELS nor HOME is set: no place for the model store");
     return fs::path(home) / ".uma" / "models";
 }
 
@@ -293,7 +300,9 @@ ResolvedModel ModelStore::load(const ModelName& name, const std::vector<Layer>& 
         const fs::path blob = blob_path(layer.digest);
         std::error_code ec;
         const auto size = fs::file_size(blob, ec);
-        if (ec) throw Error(where + "its blob " + blob.string() + " is missing (create or pull it again)");
+        if (ec)
+            throw Error(where + "its blob " + blob.string() +
+                        " is missing (create or pull it again)");
         if (size != layer.size)
             throw Error(where + "its blob " + blob.string() + " has " + std::to_string(size) +
                         " bytes, the manifest says " + std::to_string(layer.size));
@@ -309,7 +318,7 @@ ResolvedModel ModelStore::load(const ModelName& name, const std::vector<Layer>& 
             throw Error(where + "the content of " + blob.string() + " does not match its digest");
         try {
             if (layer.media_type == kParamsLayer) {
-                m.parameters = ModelParameters::from_json(nlohmann::json::parse(text));
+                m.parameters = ModelParameters::from_json(nlohmann::ordered_json::parse(text));
             } else if (layer.media_type == kSystemLayer) {
                 m.system = text;
             } else if (layer.media_type == kTemplateLayer) {
@@ -318,8 +327,8 @@ ResolvedModel ModelStore::load(const ModelName& name, const std::vector<Layer>& 
                 m.license = text;
             } else if (layer.media_type == kMessagesLayer) {
                 for (const auto& msg : nlohmann::json::parse(text))
-                    m.messages.push_back({msg.at("role").get<std::string>(),
-                                          msg.at("content").get<std::string>()});
+                    m.messages.push_back(
+                        {msg.at("role").get<std::string>(), msg.at("content").get<std::string>()});
             }  // other layer types (Ollama's config, projectors) are not used by uma
         } catch (const Error& e) {
             throw Error(where + e.what());
@@ -355,8 +364,9 @@ std::optional<ResolvedModel> ModelStore::resolve(std::string_view name_or_path) 
 
 ResolvedModel ModelStore::resolve_or_throw(std::string_view name_or_path) const {
     if (auto m = resolve(name_or_path)) return std::move(*m);
-    throw Error("'" + std::string(name_or_path) + "' is neither a GGUF file nor a model in the store " +
-                root_.string() + " (see 'uma list'; UMA_MODELS moves the store)");
+    throw Error("'" + std::string(name_or_path) +
+                "' is neither a GGUF file nor a model in the store " + root_.string() +
+                " (see 'uma list'; UMA_MODELS moves the store)");
 }
 
 std::vector<StoredModel> ModelStore::list() const {
@@ -412,7 +422,8 @@ std::string ModelStore::import_file(const fs::path& file) {
     return "sha256:" + hex;
 }
 
-ModelStore::Layer ModelStore::put_text_blob(const std::string& media_type, const std::string& text) {
+ModelStore::Layer ModelStore::put_text_blob(const std::string& media_type,
+                                            const std::string& text) {
     const std::string digest = "sha256:" + Sha256::of(text);
     const fs::path blob = blob_path(digest);
     std::error_code ec;
@@ -424,7 +435,8 @@ ResolvedModel ModelStore::write_model(const ModelName& name, const std::string& 
                                       const ResolvedModel& settings) {
     std::vector<Layer> layers;
     layers.push_back({kModelLayer, model_digest, fs::file_size(blob_path(model_digest))});
-    if (settings.template_text) layers.push_back(put_text_blob(kTemplateLayer, *settings.template_text));
+    if (settings.template_text)
+        layers.push_back(put_text_blob(kTemplateLayer, *settings.template_text));
     if (settings.system) layers.push_back(put_text_blob(kSystemLayer, *settings.system));
     if (!settings.parameters.empty())
         layers.push_back(put_text_blob(kParamsLayer, settings.parameters.json().dump()));
@@ -435,7 +447,8 @@ ResolvedModel ModelStore::write_model(const ModelName& name, const std::string& 
     nlohmann::ordered_json manifest = {{"schemaVersion", 2}, {"mediaType", kManifestType}};
     manifest["layers"] = nlohmann::ordered_json::array();
     for (const auto& l : layers)
-        manifest["layers"].push_back({{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}});
+        manifest["layers"].push_back(
+            {{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}});
     const fs::path path = manifest_path(name);
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
@@ -444,10 +457,12 @@ ResolvedModel ModelStore::write_model(const ModelName& name, const std::string& 
     return load(name, layers);
 }
 
-ResolvedModel ModelStore::create(const ModelName& name, const Modelfile& mf, const fs::path& base_dir) {
+ResolvedModel ModelStore::create(const ModelName& name, const Modelfile& mf,
+                                 const fs::path& base_dir) {
     ensure_dirs();
     StoreLock lock(root_, false);
-    const std::string at = "FROM " + mf.from + (mf.from_line > 0 ? " (line " + std::to_string(mf.from_line) + ")" : "");
+    const std::string at = "FROM " + mf.from +
+                           (mf.from_line > 0 ? " (line " + std::to_string(mf.from_line) + ")" : "");
     fs::path file = expand_user(mf.from);
     if (file.is_relative()) file = base_dir / file;
 
@@ -511,7 +526,8 @@ bool ModelStore::remove(const ModelName& name) {
     StoreLock lock(root_, true);
     fs::path path = manifest_path(name);
     if (!is_file_quietly(path)) return false;
-    if (::unlink(path.c_str()) != 0) throw Error("cannot delete " + path.string() + ": " + errno_text());
+    if (::unlink(path.c_str()) != 0)
+        throw Error("cannot delete " + path.string() + ": " + errno_text());
     fsync_directory(path.parent_path());
     // Empty directories of the name go too (never manifests/ itself).
     std::error_code ec;

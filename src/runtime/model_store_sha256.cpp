@@ -21,7 +21,8 @@ Sha256::Sha256() : state_(std::make_unique<State>()) {
 Sha256::~Sha256() = default;
 
 void Sha256::update(const void* data, size_t size) {
-    if (size > 0 && EVP_DigestUpdate(state_->ctx, data, size) != 1) throw Error("sha256: update failed");
+    if (size > 0 && EVP_DigestUpdate(state_->ctx, data, size) != 1)
+        throw Error("sha256: update failed");
 }
 
 std::string Sha256::hex() {

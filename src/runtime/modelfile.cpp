@@ -81,7 +81,11 @@ bool valid_utf8(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        size_t n = c < 0x80           ? 1
+                   : (c >> 5) == 0x6  ? 2
+                   : (c >> 4) == 0xE  ? 3
+                   : (c >> 3) == 0x1E ? 4
+                                      : 0;
         if (n == 0 || i + n > s.size()) return false;
         uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
         for (size_t k = 1; k < n; ++k) {
@@ -98,7 +102,9 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
@@ -114,7 +120,7 @@ std::string lower(std::string_view s) {
 
 // Reads a Modelfile line by line; a value may continue over later lines (triple quotes).
 class Parser {
-public:
+  public:
     Parser(std::string_view text, std::string_view source) : text_(text), source_(source) {}
 
     Modelfile parse() {
@@ -126,8 +132,9 @@ public:
             const std::string instruction = lower(word);
             rest = trim(rest);
             if (instruction == "from") {
-                if (!mf.from.empty()) fail("a Modelfile has one FROM (the first is on line " +
-                                           std::to_string(mf.from_line) + ")");
+                if (!mf.from.empty())
+                    fail("a Modelfile has one FROM (the first is on line " +
+                         std::to_string(mf.from_line) + ")");
                 mf.from_line = line_number_;
                 mf.from = value(rest, "FROM needs a GGUF file path or a model name");
             } else if (instruction == "parameter") {
@@ -151,23 +158,27 @@ public:
                 if (role != "system" && role != "user" && role != "assistant" && role != "tool")
                     fail(role.empty() ? "MESSAGE needs a role and a message"
                                       : "MESSAGE role must be system, user, assistant or tool, "
-                                        "got '" + role + "'");
+                                        "got '" +
+                                            role + "'");
                 mf.messages.push_back({role, value(trim(rest), "MESSAGE needs a message")});
             } else if (instruction == "adapter") {
                 fail("ADAPTER (LoRA adapters) is not supported yet");
             } else if (instruction == "requires") {
-                value(rest, "REQUIRES needs a version");  // a minimum Ollama version: no meaning here
+                value(rest,
+                      "REQUIRES needs a version");  // a minimum Ollama version: no meaning here
             } else {
                 fail("unknown instruction '" + printable(word) +
                      "' (expected FROM, PARAMETER, SYSTEM, TEMPLATE, MESSAGE, LICENSE)");
             }
         }
-        if (mf.from.empty()) throw Error(std::string(source_) + ": no FROM line (it names the "
-                                         "GGUF file or model to build on)");
+        if (mf.from.empty())
+            throw Error(std::string(source_) +
+                        ": no FROM line (it names the "
+                        "GGUF file or model to build on)");
         return mf;
     }
 
-private:
+  private:
     bool next_line() {
         if (pos_ >= text_.size()) return false;
         const size_t end = std::min(text_.find('\n', pos_), text_.size());
@@ -228,11 +239,21 @@ private:
             }
             const char e = rest[++i];
             switch (e) {
-                case 'n': out.push_back('\n'); break;
-                case 't': out.push_back('\t'); break;
-                case 'r': out.push_back('\r'); break;
-                case '\\': out.push_back('\\'); break;
-                case '"': out.push_back('"'); break;
+                case 'n':
+                    out.push_back('\n');
+                    break;
+                case 't':
+                    out.push_back('\t');
+                    break;
+                case 'r':
+                    out.push_back('\r');
+                    break;
+                case '\\':
+                    out.push_back('\\');
+                    break;
+                case '"':
+                    out.push_back('"');
+                    break;
                 default:  // not an escape: kept as written (Windows paths)
                     out.push_back('\\');
                     out.push_back(e);
@@ -243,7 +264,8 @@ private:
 
     static std::string printable(std::string_view s) {
         std::string out;
-        for (const char c : s.substr(0, 40)) out.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
+        for (const char c : s.substr(0, 40))
+            out.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
         return out;
     }
 
@@ -299,11 +321,13 @@ void ModelParameters::set_json(std::string_view key, const nlohmann::json& value
     switch (spec.kind) {
         case ParamKind::StopList: {
             auto list = nlohmann::ordered_json::array();
-            if (value.is_string()) list.push_back(value.get<std::string>());
+            if (value.is_string())
+                list.push_back(value.get<std::string>());
             else if (value.is_array() && std::all_of(value.begin(), value.end(),
                                                      [](const auto& v) { return v.is_string(); }))
                 for (const auto& v : value) list.push_back(v.get<std::string>());
-            else throw Error("parameter stop must be a string or a list of strings");
+            else
+                throw Error("parameter stop must be a string or a list of strings");
             values_[name] = list;
             return;
         }
@@ -313,13 +337,14 @@ void ModelParameters::set_json(std::string_view key, const nlohmann::json& value
             return;
         case ParamKind::Int:
             if (!value.is_number_integer() &&
-                !(value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()))
+                !(value.is_number_float() &&
+                  std::floor(value.get<double>()) == value.get<double>()))
                 throw Error("parameter " + name + " must be an integer, got " + value.dump());
             values_[name] = checked_number(spec, value.get<double>(), value.dump());
             return;
         case ParamKind::Float:
-            if (!value.is_number()) throw Error("parameter " + name + " must be a number, got " +
-                                                value.dump());
+            if (!value.is_number())
+                throw Error("parameter " + name + " must be a number, got " + value.dump());
             values_[name] = checked_number(spec, value.get<double>(), value.dump());
             return;
     }
@@ -332,7 +357,17 @@ ModelParameters ModelParameters::from_json(const nlohmann::json& object) {
     return p;
 }
 
-bool ModelParameters::known(std::string_view key) { return find_spec(key) != nullptr; }
+ModelParameters ModelParameters::from_json(const nlohmann::ordered_json& object) {
+    if (!object.is_object()) throw Error("parameters must be a JSON object");
+    ModelParameters p;
+    for (const auto& [key, value] : object.items())
+        p.set_json(key, nlohmann::json::parse(value.dump()));
+    return p;
+}
+
+bool ModelParameters::known(std::string_view key) {
+    return find_spec(key) != nullptr;
+}
 
 std::optional<int64_t> ModelParameters::get_int(std::string_view key) const {
     const auto it = values_.find(std::string(key));
@@ -381,8 +416,8 @@ std::string modelfile_quote(std::string_view text) {
     if (bare_ok) return std::string(text);
     // Triple quotes keep text verbatim, unless it holds """ or ends in a quote (which would
     // read as part of the closing quotes).
-    if (text.find("\"\"\"") == std::string_view::npos && text.find('\r') == std::string_view::npos &&
-        (text.empty() || text.back() != '"'))
+    if (text.find("\"\"\"") == std::string_view::npos &&
+        text.find('\r') == std::string_view::npos && (text.empty() || text.back() != '"'))
         return "\"\"\"" + std::string(text) + "\"\"\"";
     return quote_escaped(text);
 }
@@ -391,12 +426,23 @@ std::string quote_escaped(std::string_view text) {
     std::string out = "\"";
     for (const char c : text) {
         switch (c) {
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            case '\\': out += "\\\\"; break;
-            case '"': out += "\\\""; break;
-            default: out.push_back(c);
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            default:
+                out.push_back(c);
         }
     }
     return out + "\"";
@@ -409,12 +455,14 @@ std::string Modelfile::to_string() const {
     for (const auto& [key, value] : parameters.json().items()) {
         if (key == "stop") {
             // Always quoted, so that stop texts with spaces or quotes stay exact.
-            for (const auto& s : value) out += "PARAMETER stop " + quote_escaped(s.get<std::string>()) + "\n";
+            for (const auto& s : value)
+                out += "PARAMETER stop " + quote_escaped(s.get<std::string>()) + "\n";
         } else {
             out += "PARAMETER " + key + " " + value.dump() + "\n";
         }
     }
-    for (const auto& m : messages) out += "MESSAGE " + m.role + " " + modelfile_quote(m.content) + "\n";
+    for (const auto& m : messages)
+        out += "MESSAGE " + m.role + " " + modelfile_quote(m.content) + "\n";
     if (license) out += "LICENSE " + modelfile_quote(*license) + "\n";
     return out;
 }

@@ -26,7 +26,8 @@ Url parse_url(std::string_view text) {
     const std::string shown(text);
     const size_t scheme_end = text.find("://");
     if (scheme_end == std::string_view::npos)
-        throw Error("'" + shown + "' is not a URL (uma pull takes an http:// or https:// URL of a GGUF file)");
+        throw Error("'" + shown +
+                    "' is not a URL (uma pull takes an http:// or https:// URL of a GGUF file)");
     const std::string scheme(text.substr(0, scheme_end));
     if (scheme != "http" && scheme != "https")
         throw Error("'" + shown + "': only http and https URLs can be pulled");
@@ -35,10 +36,11 @@ Url parse_url(std::string_view text) {
     Url url;
     const std::string authority(rest.substr(0, slash));
     if (authority.empty() || authority.find('@') != std::string::npos)
-        throw Error("'" + shown + "': the URL has no host (or has credentials, which are not supported)");
+        throw Error("'" + shown +
+                    "': the URL has no host (or has credentials, which are not supported)");
     url.scheme_host_port = scheme + "://" + authority;
-    url.host = authority.substr(0, authority.rfind(':') == std::string::npos ? authority.size()
-                                                                                : authority.rfind(':'));
+    url.host = authority.substr(
+        0, authority.rfind(':') == std::string::npos ? authority.size() : authority.rfind(':'));
     url.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
     if (const size_t hash = url.path.find('#'); hash != std::string::npos) url.path.resize(hash);
     for (const char c : url.path)
@@ -50,8 +52,8 @@ Url parse_url(std::string_view text) {
 std::string sanitized(std::string_view text) {
     std::string out;
     for (const char c : text) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         out.push_back(ok ? c : '-');
     }
     while (!out.empty() && (out.front() == '.' || out.front() == '-')) out.erase(0, 1);
@@ -96,7 +98,8 @@ PartialNote read_note(const fs::path& path) {
 }
 
 void write_note(const fs::path& path, const PartialNote& note) {
-    write_file_atomically(path, nlohmann::json{{"url", note.url}, {"etag", note.etag}, {"total", note.total}}.dump());
+    write_file_atomically(
+        path, nlohmann::json{{"url", note.url}, {"etag", note.etag}, {"total", note.total}}.dump());
 }
 
 uint64_t file_size_or_zero(const fs::path& path) {
@@ -113,7 +116,7 @@ std::string printable_prefix(const std::string& bytes) {
 
 // One HTTP transfer into the partial file, from its current size on.
 class Transfer {
-public:
+  public:
     Transfer(const PullOptions& options, const Url& url, const fs::path& partial, PartialNote& note,
              const fs::path& note_path)
         : options_(options), url_(url), partial_(partial), note_(note), note_path_(note_path) {}
@@ -147,7 +150,7 @@ public:
         return Outcome::Interrupted;
     }
 
-private:
+  private:
     bool on_response(const httplib::Response& r) {
         if (r.status == 416 && offset_ > 0 && offset_ == note_.total) {
             already_complete_ = true;  // everything was already there
@@ -225,11 +228,11 @@ private:
         options_.on_progress(p);
     }
 
-public:
+  public:
     bool restart_ = false;
     bool already_complete_ = false;
 
-private:
+  private:
     const PullOptions& options_;
     const Url& url_;
     fs::path partial_;
@@ -247,7 +250,8 @@ std::string linked_sha256(const Url& url) {
     client.set_follow_location(false);
     client.set_connection_timeout(15);
     client.set_read_timeout(15);
-    const auto result = client.Head(url.path, {{"Accept-Encoding", "identity"}, {"User-Agent", "uma"}});
+    const auto result =
+        client.Head(url.path, {{"Accept-Encoding", "identity"}, {"User-Agent", "uma"}});
     if (!result) return {};
     const std::string etag = unquoted(result->get_header_value("X-Linked-Etag"));
     return is_sha256_hex(etag) ? etag : std::string();
@@ -264,9 +268,11 @@ ModelName model_name_from_url(std::string_view text) {
         if (end > start) parts.push_back(path.substr(start, end - start));
         start = end + 1;
     }
-    if (parts.empty()) throw Error("'" + std::string(text) + "' names no file: give the model a name");
+    if (parts.empty())
+        throw Error("'" + std::string(text) + "' names no file: give the model a name");
     std::string file = parts.back();
-    if (file.size() > 5 && (file.substr(file.size() - 5) == ".gguf" || file.substr(file.size() - 5) == ".GGUF"))
+    if (file.size() > 5 &&
+        (file.substr(file.size() - 5) == ".gguf" || file.substr(file.size() - 5) == ".GGUF"))
         file.resize(file.size() - 5);
     ModelName name;
     const bool hugging_face = url.host == "huggingface.co" || url.host == "hf.co";
@@ -298,13 +304,14 @@ std::string format_pull_progress(const PullProgress& p, int width) {
     if (p.done) {
         eta = "done";
     } else if (p.bytes_per_second > 0) {
-        const auto left = static_cast<long long>(double(p.total - std::min(p.total, p.received)) / p.bytes_per_second);
+        const auto left = static_cast<long long>(double(p.total - std::min(p.total, p.received)) /
+                                                 p.bytes_per_second);
         std::snprintf(buf, sizeof buf, "%lld:%02lld", left / 60, left % 60);
         eta = buf;
     }
-    std::snprintf(buf, sizeof buf, "%3d%% \u2595%s\u258f %s/%s  %s  ETA %s", static_cast<int>(fraction * 100),
-                  bar.c_str(), human(double(p.received)).c_str(), human(double(p.total)).c_str(),
-                  speed.c_str(), eta.c_str());
+    std::snprintf(buf, sizeof buf, "%3d%% \u2595%s\u258f %s/%s  %s  ETA %s",
+                  static_cast<int>(fraction * 100), bar.c_str(), human(double(p.received)).c_str(),
+                  human(double(p.total)).c_str(), speed.c_str(), eta.c_str());
     return buf;
 }
 
@@ -333,7 +340,8 @@ ResolvedModel pull_model(ModelStore& store, const PullOptions& options) {
         fs::remove(note_path, ec);
     };
     if (file_size_or_zero(partial) > 0 && options.on_status)
-        options.on_status("resuming a partial download at " + human(double(file_size_or_zero(partial))));
+        options.on_status("resuming a partial download at " +
+                          human(double(file_size_or_zero(partial))));
 
     for (int attempt = 0;; ++attempt) {
         Transfer transfer(options, url, partial, note, note_path);
@@ -354,7 +362,8 @@ ResolvedModel pull_model(ModelStore& store, const PullOptions& options) {
         if (attempt >= options.retries)
             throw Error("download of " + options.url + " interrupted: " + failure +
                         "; run the same command again to resume");
-        if (options.on_status) options.on_status("download interrupted (" + failure + "): resuming");
+        if (options.on_status)
+            options.on_status("download interrupted (" + failure + "): resuming");
     }
 
     const std::string actual = Sha256::of_file(partial);

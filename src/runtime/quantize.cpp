@@ -33,7 +33,8 @@ bool contains(const std::string& s, std::string_view part) {
 }
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // llama.cpp's choice of layers that get more bits: the first and last eighth, and every third
@@ -55,11 +56,21 @@ GgmlType fit_row_length(GgmlType type, int64_t row_length) {
     switch (type) {
         case GgmlType::Q2_K:
         case GgmlType::Q3_K:
-        case GgmlType::IQ4_XS: fallback = GgmlType::IQ4_NL; break;
-        case GgmlType::Q4_K: fallback = GgmlType::Q5_0; break;
-        case GgmlType::Q5_K: fallback = GgmlType::Q5_1; break;
-        case GgmlType::Q6_K: fallback = GgmlType::Q8_0; break;
-        default: fallback = GgmlType::F16; break;
+        case GgmlType::IQ4_XS:
+            fallback = GgmlType::IQ4_NL;
+            break;
+        case GgmlType::Q4_K:
+            fallback = GgmlType::Q5_0;
+            break;
+        case GgmlType::Q5_K:
+            fallback = GgmlType::Q5_1;
+            break;
+        case GgmlType::Q6_K:
+            fallback = GgmlType::Q8_0;
+            break;
+        default:
+            fallback = GgmlType::F16;
+            break;
     }
     return row_length % traits(fallback).block_size == 0 ? fallback : GgmlType::F16;
 }
@@ -72,14 +83,17 @@ std::string upper(std::string_view s) {
 
 }  // namespace
 
-std::span<const QuantScheme> quant_schemes() { return kSchemes; }
+std::span<const QuantScheme> quant_schemes() {
+    return kSchemes;
+}
 
 const QuantScheme& find_quant_scheme(std::string_view name) {
     const std::string wanted = upper(name);
     for (const auto& scheme : kSchemes)
         if (scheme.name == wanted) return scheme;
     std::string known;
-    for (const auto& scheme : kSchemes) known += (known.empty() ? "" : ", ") + std::string(scheme.name);
+    for (const auto& scheme : kSchemes)
+        known += (known.empty() ? "" : ", ") + std::string(scheme.name);
     throw Error("unknown quantization type '" + std::string(name) + "' (known: " + known + ")");
 }
 
@@ -88,7 +102,8 @@ ModelHints ModelHints::from_gguf(const GgufFile& file) {
     hints.architecture = file.get_string("general.architecture");
     const std::string a = hints.architecture + ".";
     hints.n_head = std::max<int64_t>(1, file.get_int(a + "attention.head_count", 1));
-    hints.n_head_kv = std::max<int64_t>(1, file.get_int(a + "attention.head_count_kv", hints.n_head));
+    hints.n_head_kv =
+        std::max<int64_t>(1, file.get_int(a + "attention.head_count_kv", hints.n_head));
     hints.n_expert = file.get_int(a + "expert_count", 0);
     return hints;
 }
@@ -104,7 +119,8 @@ bool is_quantizable_tensor(const TensorDesc& t) {
 
 std::vector<GgmlType> plan_tensor_types(const QuantScheme& scheme,
                                         const std::vector<TensorDesc>& tensors,
-                                        const std::vector<GgmlType>& keep, const ModelHints& hints) {
+                                        const std::vector<GgmlType>& keep,
+                                        const ModelHints& hints) {
     const std::string_view s = scheme.name;
     const bool is_float = scheme.base == GgmlType::F32 || scheme.base == GgmlType::F16 ||
                           scheme.base == GgmlType::BF16;
@@ -135,19 +151,28 @@ std::vector<GgmlType> plan_tensor_types(const QuantScheme& scheme,
         const int64_t row_length = t.dims[0];
         if (name == "output.weight" || (!has_output && name == "token_embd.weight")) {
             // The output projection decides every logit: at least 6 bits unless already Q8_0.
-            if (row_length % 256 != 0) type = GgmlType::Q8_0;
-            else if (type != GgmlType::Q8_0) type = GgmlType::Q6_K;
+            if (row_length % 256 != 0)
+                type = GgmlType::Q8_0;
+            else if (type != GgmlType::Q8_0)
+                type = GgmlType::Q6_K;
         } else if (name == "token_embd.weight") {
             // One row is read per token, so the embedding keeps the base type.
         } else if (contains(name, "attn_v.weight")) {
-            if (s == "Q2_K") type = n_gqa >= 4 ? GgmlType::Q4_K : GgmlType::Q3_K;
-            else if (s == "Q2_K_S" && n_gqa >= 4) type = GgmlType::Q4_K;
-            else if (s == "Q3_K_M") type = i_attention_v < 2 ? GgmlType::Q5_K : GgmlType::Q4_K;
-            else if (s == "Q3_K_L") type = GgmlType::Q5_K;
-            else if ((s == "IQ4_NL" || s == "IQ4_XS") && n_gqa >= 4) type = GgmlType::Q5_K;
-            else if ((s == "Q4_K_M" || s == "Q5_K_M") && use_more_bits(i_attention_v, n_attention_v))
+            if (s == "Q2_K")
+                type = n_gqa >= 4 ? GgmlType::Q4_K : GgmlType::Q3_K;
+            else if (s == "Q2_K_S" && n_gqa >= 4)
+                type = GgmlType::Q4_K;
+            else if (s == "Q3_K_M")
+                type = i_attention_v < 2 ? GgmlType::Q5_K : GgmlType::Q4_K;
+            else if (s == "Q3_K_L")
+                type = GgmlType::Q5_K;
+            else if ((s == "IQ4_NL" || s == "IQ4_XS") && n_gqa >= 4)
+                type = GgmlType::Q5_K;
+            else if ((s == "Q4_K_M" || s == "Q5_K_M") &&
+                     use_more_bits(i_attention_v, n_attention_v))
                 type = GgmlType::Q6_K;
-            else if (s == "Q4_K_S" && i_attention_v < 4) type = GgmlType::Q5_K;
+            else if (s == "Q4_K_S" && i_attention_v < 4)
+                type = GgmlType::Q5_K;
             if (eight_experts) type = GgmlType::Q8_0;
             ++i_attention_v;
         } else if (contains(name, "attn_k.weight")) {
@@ -155,27 +180,34 @@ std::vector<GgmlType> plan_tensor_types(const QuantScheme& scheme,
         } else if (contains(name, "ffn_down")) {
             const int64_t layer = layer_of(name) >= 0 ? layer_of(name) : i_ffn_down;
             const int64_t n_layer = n_ffn_down;
-            if (s == "Q2_K") type = GgmlType::Q3_K;
+            if (s == "Q2_K")
+                type = GgmlType::Q3_K;
             else if (s == "Q2_K_S") {
                 if (layer < n_layer / 8) type = GgmlType::Q4_K;
             } else if (s == "Q3_K_M")
                 type = layer < n_layer / 16 ? GgmlType::Q5_K : GgmlType::Q4_K;
-            else if (s == "Q3_K_L") type = GgmlType::Q5_K;
+            else if (s == "Q3_K_L")
+                type = GgmlType::Q5_K;
             else if (s == "Q4_K_M") {
                 if (use_more_bits(layer, n_layer)) type = GgmlType::Q6_K;
             } else if ((s == "IQ4_NL" || s == "IQ4_XS") && layer < n_layer / 8)
                 type = GgmlType::Q5_K;
-            else if (s == "Q5_K_M" && use_more_bits(layer, n_layer)) type = GgmlType::Q6_K;
-            else if (s == "Q4_K_S" && layer < n_layer / 8) type = GgmlType::Q5_K;
+            else if (s == "Q5_K_M" && use_more_bits(layer, n_layer))
+                type = GgmlType::Q6_K;
+            else if (s == "Q4_K_S" && layer < n_layer / 8)
+                type = GgmlType::Q5_K;
             ++i_ffn_down;
         } else if (contains(name, "attn_output.weight")) {
             if (eight_experts) {
                 if (s == "Q2_K" || s == "Q3_K_S" || s == "Q3_K_M" || s == "IQ4_NL" ||
                     s == "Q4_K_S" || s == "Q4_K_M" || s == "IQ4_XS")
                     type = GgmlType::Q5_K;
-            } else if (s == "Q2_K") type = GgmlType::Q3_K;
-            else if (s == "Q3_K_M") type = GgmlType::Q4_K;
-            else if (s == "Q3_K_L") type = GgmlType::Q5_K;
+            } else if (s == "Q2_K")
+                type = GgmlType::Q3_K;
+            else if (s == "Q3_K_M")
+                type = GgmlType::Q4_K;
+            else if (s == "Q3_K_L")
+                type = GgmlType::Q5_K;
         }
         types.push_back(fit_row_length(type, row_length));
     }
@@ -201,8 +233,8 @@ QuantizeReport quantize_model(const std::string& input_path, const std::string& 
 
     GgufStreamWriter writer;
     for (const auto& key : input->keys()) writer.set(key, *input->find(key));
-    writer.set("general.file_type",
-               GgufValue::make_uint(GgufValueType::UINT32, static_cast<uint64_t>(scheme.file_type)));
+    writer.set("general.file_type", GgufValue::make_uint(GgufValueType::UINT32,
+                                                         static_cast<uint64_t>(scheme.file_type)));
     writer.set("general.quantization_version", GgufValue::make_uint(GgufValueType::UINT32, 2));
     QuantizeReport report;
     for (size_t i = 0; i < descs.size(); ++i) {

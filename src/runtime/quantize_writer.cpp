@@ -15,7 +15,7 @@ namespace {
 constexpr size_t kDefaultAlignment = 32;
 
 class ByteSink {
-public:
+  public:
     template <typename T>
     void put(T value) {
         const auto* p = reinterpret_cast<const uint8_t*>(&value);
@@ -31,18 +31,42 @@ public:
 void put_value(ByteSink& out, const GgufValue& v, bool with_type) {
     if (with_type) out.put<uint32_t>(static_cast<uint32_t>(v.type));
     switch (v.type) {
-        case GgufValueType::UINT8: out.put<uint8_t>(static_cast<uint8_t>(v.uint_value)); break;
-        case GgufValueType::UINT16: out.put<uint16_t>(static_cast<uint16_t>(v.uint_value)); break;
-        case GgufValueType::UINT32: out.put<uint32_t>(static_cast<uint32_t>(v.uint_value)); break;
-        case GgufValueType::UINT64: out.put<uint64_t>(v.uint_value); break;
-        case GgufValueType::BOOL: out.put<uint8_t>(v.uint_value ? 1 : 0); break;
-        case GgufValueType::INT8: out.put<int8_t>(static_cast<int8_t>(v.int_value)); break;
-        case GgufValueType::INT16: out.put<int16_t>(static_cast<int16_t>(v.int_value)); break;
-        case GgufValueType::INT32: out.put<int32_t>(static_cast<int32_t>(v.int_value)); break;
-        case GgufValueType::INT64: out.put<int64_t>(v.int_value); break;
-        case GgufValueType::FLOAT32: out.put<float>(static_cast<float>(v.float_value)); break;
-        case GgufValueType::FLOAT64: out.put<double>(v.float_value); break;
-        case GgufValueType::STRING: out.put_string(v.string_value); break;
+        case GgufValueType::UINT8:
+            out.put<uint8_t>(static_cast<uint8_t>(v.uint_value));
+            break;
+        case GgufValueType::UINT16:
+            out.put<uint16_t>(static_cast<uint16_t>(v.uint_value));
+            break;
+        case GgufValueType::UINT32:
+            out.put<uint32_t>(static_cast<uint32_t>(v.uint_value));
+            break;
+        case GgufValueType::UINT64:
+            out.put<uint64_t>(v.uint_value);
+            break;
+        case GgufValueType::BOOL:
+            out.put<uint8_t>(v.uint_value ? 1 : 0);
+            break;
+        case GgufValueType::INT8:
+            out.put<int8_t>(static_cast<int8_t>(v.int_value));
+            break;
+        case GgufValueType::INT16:
+            out.put<int16_t>(static_cast<int16_t>(v.int_value));
+            break;
+        case GgufValueType::INT32:
+            out.put<int32_t>(static_cast<int32_t>(v.int_value));
+            break;
+        case GgufValueType::INT64:
+            out.put<int64_t>(v.int_value);
+            break;
+        case GgufValueType::FLOAT32:
+            out.put<float>(static_cast<float>(v.float_value));
+            break;
+        case GgufValueType::FLOAT64:
+            out.put<double>(v.float_value);
+            break;
+        case GgufValueType::STRING:
+            out.put_string(v.string_value);
+            break;
         case GgufValueType::ARRAY:
             out.put<uint32_t>(static_cast<uint32_t>(v.array_type));
             out.put<uint64_t>(v.array.size());
@@ -51,11 +75,13 @@ void put_value(ByteSink& out, const GgufValue& v, bool with_type) {
     }
 }
 
-size_t round_up(size_t n, size_t alignment) { return (n + alignment - 1) / alignment * alignment; }
+size_t round_up(size_t n, size_t alignment) {
+    return (n + alignment - 1) / alignment * alignment;
+}
 
 // A file descriptor that removes its (partial) file unless released.
 class PartialFile {
-public:
+  public:
     explicit PartialFile(std::string path) : path_(std::move(path)) {
         fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd_ < 0) throw Error("cannot create '" + path_ + "': " + std::strerror(errno));
@@ -92,11 +118,12 @@ public:
         if (::close(fd) != 0) throw Error("cannot flush '" + path_ + "': " + std::strerror(errno));
         std::error_code ec;
         std::filesystem::rename(path_, final_path, ec);
-        if (ec) throw Error("cannot rename '" + path_ + "' to '" + final_path + "': " + ec.message());
+        if (ec)
+            throw Error("cannot rename '" + path_ + "' to '" + final_path + "': " + ec.message());
         kept_ = true;
     }
 
-private:
+  private:
     std::string path_;
     int fd_ = -1;
     bool kept_ = false;
@@ -182,8 +209,8 @@ void GgufStreamWriter::write(const std::string& path, const FillRows& fill,
         const Tensor& t = tensors_[i];
         const size_t row_bytes = t.row_bytes();
         const int64_t rows = t.rows();
-        const int64_t rows_per_piece =
-            std::max<int64_t>(1, static_cast<int64_t>(piece_bytes / std::max<size_t>(1, row_bytes)));
+        const int64_t rows_per_piece = std::max<int64_t>(
+            1, static_cast<int64_t>(piece_bytes / std::max<size_t>(1, row_bytes)));
         for (int64_t begin = 0; begin < rows; begin += rows_per_piece) {
             const int64_t end = std::min(rows, begin + rows_per_piece);
             buffer.resize(row_bytes * static_cast<size_t>(end - begin));

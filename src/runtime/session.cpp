@@ -46,6 +46,39 @@ std::string Utf8Stream::flush() {
     return out;
 }
 
+StopTextFilter::StopTextFilter(std::vector<std::string> stop) : stop_(std::move(stop)) {
+    for (const auto& s : stop_) longest_stop_ = std::max(longest_stop_, s.size());
+}
+
+StopTextFilter::Output StopTextFilter::push(const std::string& piece) {
+    held_ += utf8_.push(piece);
+    size_t stop_at = std::string::npos;
+    for (const auto& s : stop_)
+        if (!s.empty()) stop_at = std::min(stop_at, held_.find(s));
+    Output out;
+    if (stop_at != std::string::npos) {
+        out.text = held_.substr(0, stop_at);
+        out.stopped = true;
+        held_.clear();
+        return out;
+    }
+    // Everything that can no longer be the start of a stop text.
+    size_t emit = held_.size() > longest_stop_ ? held_.size() - longest_stop_ : 0;
+    // Never split a UTF-8 sequence between two outputs.
+    while (emit > 0 && emit < held_.size() && (static_cast<unsigned char>(held_[emit]) & 0xC0) == 0x80)
+        --emit;
+    out.text = held_.substr(0, emit);
+    held_.erase(0, out.text.size());
+    return out;
+}
+
+std::string StopTextFilter::finish() {
+    held_ += utf8_.flush();
+    std::string out;
+    out.swap(held_);
+    return out;
+}
+
 Session::Session(Model& model, const Tokenizer& tokenizer, Backend& backend, int64_t n_ctx,
                  GgmlType kv_type)
     : model_(model),
@@ -102,6 +135,7 @@ GenerateStats Session::generate(const std::vector<TokenId>& prompt, const Genera
     while (common < tokens_.size() && common < prompt.size() && tokens_[common] == prompt[common])
         ++common;
     common = std::min(common, prompt.size() - 1);
+    common = static_cast<size_t>(cache_.reusable_prefix(static_cast<int64_t>(common)));
     tokens_.resize(common);
     cache_.set_size(static_cast<int64_t>(common));
     stats.cached_tokens = static_cast<int64_t>(common);
@@ -114,44 +148,35 @@ GenerateStats Session::generate(const std::vector<TokenId>& prompt, const Genera
 
     start = std::chrono::steady_clock::now();
     Sampler sampler(options.sampling);
-    Utf8Stream utf8;
-    std::string held;  // text that might be the start of a stop string
-    size_t longest_stop = 0;
-    for (const auto& s : options.stop) longest_stop = std::max(longest_stop, s.size());
+    StopTextFilter filter(options.stop);
     stats.stop_reason = "length";
     bool keep_going = true;
     while (keep_going) {
         if (options.max_tokens >= 0 && stats.generated_tokens >= options.max_tokens) break;
-        const TokenId next = sampler.sample(logits, tokens_);
+        if (options.constraint && options.constraint->finished()) {  // nothing else may follow
+            stats.stop_reason = "stop";
+            break;
+        }
+        const TokenId next = sampler.sample(logits, tokens_, options.constraint);
         ++stats.generated_tokens;
         if (tokenizer_.is_end_of_generation(next)) {
             stats.stop_reason = "stop";
             break;
         }
-        held += utf8.push(tokenizer_.token_to_piece(next));
-        // Stop texts: emit everything that can no longer be the start of one.
-        size_t stop_at = std::string::npos;
-        for (const auto& s : options.stop)
-            if (!s.empty()) stop_at = std::min(stop_at, held.find(s));
-        if (stop_at != std::string::npos) {
-            held.resize(stop_at);
-            if (!held.empty()) on_text(held);
-            held.clear();
+        const auto out = filter.push(tokenizer_.token_to_piece(next));
+        if (!out.text.empty()) keep_going = on_text(out.text);
+        if (out.stopped) {
             stats.stop_reason = "stop";
             break;
-        }
-        const size_t safe = held.size() > longest_stop ? held.size() - longest_stop : 0;
-        size_t emit = longest_stop == 0 ? held.size() : safe;
-        if (emit > 0) {
-            keep_going = on_text(held.substr(0, emit));
-            held.erase(0, emit);
         }
         if (!keep_going) break;
         if (cache_.size() >= cache_.n_ctx()) break;
         logits = feed(std::span<const TokenId>(&next, 1));
     }
-    held += utf8.flush();
-    if (!held.empty() && keep_going) on_text(held);
+    if (keep_going) {
+        const std::string rest = filter.finish();
+        if (!rest.empty()) on_text(rest);
+    }
     stats.generate_seconds = seconds_since(start);
     return stats;
 }

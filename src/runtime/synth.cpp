@@ -17,11 +17,12 @@
 namespace uma {
 namespace {
 
-constexpr std::string_view kSpmVocab = "ggml-vocab-llama-spm.gguf";   // Llama 2 / Mistral, 32000
+constexpr std::string_view kSpmVocab = "ggml-vocab-llama-spm.gguf";  // Llama 2 / Mistral, 32000
 constexpr std::string_view kBpeVocab = "ggml-vocab-dbrx.gguf";  // 100k BPE with the Llama 3 regex
 
 // Sizes from the models' published configurations. Vocabularies without a GGUF in the shared data
-// (Llama 3, Qwen2) use a BPE vocabulary of similar kind, with the embedding padded to the real size.
+// (Llama 3, Qwen2) use a BPE vocabulary of similar kind, with the embedding padded to the real
+// size.
 constexpr SynthShape kShapes[] = {
     {"tinyllama-1.1b", "llama", 2048, 22, 32, 4, 5632, 32000, 2048, 10000.0, 1e-5, false, 0,
      kSpmVocab},
@@ -46,7 +47,7 @@ constexpr float kWeightStd = 0.02f;
 
 // splitmix64: fast, and good enough for weights nobody will train.
 class Random {
-public:
+  public:
     explicit Random(uint64_t seed) : state_(seed) {}
     uint64_t next() {
         uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
@@ -56,7 +57,7 @@ public:
     }
     float uniform() { return float(next() >> 40) * (1.0f / float(1 << 24)) * 2.0f - 1.0f; }
 
-private:
+  private:
     uint64_t state_;
 };
 
@@ -95,15 +96,75 @@ struct PlannedTensor {
     std::vector<float> values;  // Fill::Given
 };
 
+// Tensors in the order llama.cpp's converter writes them, typed by the scheme's mix.
+std::vector<PlannedTensor> plan_tensors(const SynthShape& shape, const QuantScheme& scheme,
+                                        int64_t n_vocab) {
+    const std::string arch(shape.architecture);
+    const int64_t head_dim = shape.n_embd / shape.n_head;
+    std::vector<PlannedTensor> planned;
+    const auto add = [&](std::string name, std::vector<int64_t> dims,
+                         PlannedTensor::Fill fill = PlannedTensor::Fill::Random) {
+        PlannedTensor t;
+        t.tensor = {std::move(name), GgmlType::F32, std::move(dims)};
+        t.fill = fill;
+        planned.push_back(std::move(t));
+    };
+    const int64_t d = shape.n_embd, q_dim = shape.n_head * head_dim,
+                  kv_dim = shape.n_head_kv * head_dim;
+    add("token_embd.weight", {d, n_vocab});
+    if (shape.llama3_rope_factor > 0) {
+        add("rope_freqs.weight", {head_dim / 2}, PlannedTensor::Fill::Given);
+        planned.back().values =
+            llama3_rope_factors(head_dim, shape.rope_base, shape.llama3_rope_factor);
+    }
+    for (int64_t l = 0; l < shape.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        add(p + "attn_norm.weight", {d}, PlannedTensor::Fill::Ones);
+        add(p + "attn_q.weight", {d, q_dim});
+        add(p + "attn_k.weight", {d, kv_dim});
+        add(p + "attn_v.weight", {d, kv_dim});
+        if (arch == "qwen2") {
+            add(p + "attn_q.bias", {q_dim});
+            add(p + "attn_k.bias", {kv_dim});
+            add(p + "attn_v.bias", {kv_dim});
+        }
+        add(p + "attn_output.weight", {q_dim, d});
+        add(p + "ffn_norm.weight", {d}, PlannedTensor::Fill::Ones);
+        add(p + "ffn_gate.weight", {d, shape.n_ff});
+        add(p + "ffn_up.weight", {d, shape.n_ff});
+        add(p + "ffn_down.weight", {shape.n_ff, d});
+    }
+    add("output_norm.weight", {d}, PlannedTensor::Fill::Ones);
+    if (!shape.tied_output) add("output.weight", {d, n_vocab});
+
+    std::vector<TensorDesc> descs;
+    for (const auto& t : planned) descs.push_back({t.tensor.name, t.tensor.dims});
+    const ModelHints hints{arch, shape.n_head, shape.n_head_kv, 0};
+    const std::vector<GgmlType> types =
+        plan_tensor_types(scheme, descs, std::vector<GgmlType>(descs.size(), GgmlType::F32), hints);
+    for (size_t i = 0; i < planned.size(); ++i) planned[i].tensor.type = types[i];
+    return planned;
+}
+
 }  // namespace
 
-std::span<const SynthShape> synth_shapes() { return kShapes; }
+std::vector<GgufStreamWriter::Tensor> synth_tensors(const SynthShape& shape,
+                                                    const QuantScheme& scheme, int64_t n_vocab) {
+    std::vector<GgufStreamWriter::Tensor> tensors;
+    for (auto& t : plan_tensors(shape, scheme, n_vocab)) tensors.push_back(std::move(t.tensor));
+    return tensors;
+}
+
+std::span<const SynthShape> synth_shapes() {
+    return kShapes;
+}
 
 const SynthShape& find_synth_shape(std::string_view name) {
     for (const auto& shape : kShapes)
         if (shape.name == name) return shape;
     std::string known;
-    for (const auto& shape : kShapes) known += (known.empty() ? "" : ", ") + std::string(shape.name);
+    for (const auto& shape : kShapes)
+        known += (known.empty() ? "" : ", ") + std::string(shape.name);
     throw Error("unknown model shape '" + std::string(name) + "' (known: " + known + ")");
 }
 
@@ -111,7 +172,8 @@ std::string find_vocab_file(std::string_view file_name) {
     namespace fs = std::filesystem;
     std::vector<fs::path> dirs;
     if (const char* dir = std::getenv("UMA_VOCAB_DIR"); dir && *dir) dirs.emplace_back(dir);
-    if (const char* dir = std::getenv("UMA_TEST_DATA"); dir && *dir) dirs.push_back(fs::path(dir) / "vocab");
+    if (const char* dir = std::getenv("UMA_TEST_DATA"); dir && *dir)
+        dirs.push_back(fs::path(dir) / "vocab");
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec)
@@ -168,52 +230,11 @@ SynthReport synth_model(const SynthShape& shape, const QuantScheme& scheme,
     for (const auto& key : vocab->keys())
         if (key.rfind("tokenizer.", 0) == 0) writer.set(key, *vocab->find(key));
 
-    // Tensors in the order llama.cpp's converter writes them.
-    std::vector<PlannedTensor> planned;
-    const auto add = [&](std::string name, std::vector<int64_t> dims,
-                         PlannedTensor::Fill fill = PlannedTensor::Fill::Random) {
-        PlannedTensor t;
-        t.tensor = {std::move(name), GgmlType::F32, std::move(dims)};
-        t.fill = fill;
-        planned.push_back(std::move(t));
-    };
-    const int64_t d = shape.n_embd, q_dim = shape.n_head * head_dim,
-                  kv_dim = shape.n_head_kv * head_dim;
-    add("token_embd.weight", {d, report.n_vocab});
-    if (shape.llama3_rope_factor > 0) {
-        add("rope_freqs.weight", {head_dim / 2}, PlannedTensor::Fill::Given);
-        planned.back().values = llama3_rope_factors(head_dim, shape.rope_base, shape.llama3_rope_factor);
-    }
-    for (int64_t l = 0; l < shape.n_layer; ++l) {
-        const std::string p = "blk." + std::to_string(l) + ".";
-        add(p + "attn_norm.weight", {d}, PlannedTensor::Fill::Ones);
-        add(p + "attn_q.weight", {d, q_dim});
-        add(p + "attn_k.weight", {d, kv_dim});
-        add(p + "attn_v.weight", {d, kv_dim});
-        if (arch == "qwen2") {
-            add(p + "attn_q.bias", {q_dim});
-            add(p + "attn_k.bias", {kv_dim});
-            add(p + "attn_v.bias", {kv_dim});
-        }
-        add(p + "attn_output.weight", {q_dim, d});
-        add(p + "ffn_norm.weight", {d}, PlannedTensor::Fill::Ones);
-        add(p + "ffn_gate.weight", {d, shape.n_ff});
-        add(p + "ffn_up.weight", {d, shape.n_ff});
-        add(p + "ffn_down.weight", {shape.n_ff, d});
-    }
-    add("output_norm.weight", {d}, PlannedTensor::Fill::Ones);
-    if (!shape.tied_output) add("output.weight", {d, report.n_vocab});
-
-    std::vector<TensorDesc> descs;
-    for (const auto& t : planned) descs.push_back({t.tensor.name, t.tensor.dims});
-    ModelHints hints{arch, shape.n_head, shape.n_head_kv, 0};
-    const std::vector<GgmlType> types = plan_tensor_types(
-        scheme, descs, std::vector<GgmlType>(descs.size(), GgmlType::F32), hints);
-    for (size_t i = 0; i < planned.size(); ++i) {
-        planned[i].tensor.type = types[i];
-        writer.add_tensor(planned[i].tensor);
+    std::vector<PlannedTensor> planned = plan_tensors(shape, scheme, report.n_vocab);
+    for (const auto& t : planned) {
+        writer.add_tensor(t.tensor);
         int64_t n = 1;
-        for (int64_t dim : planned[i].tensor.dims) n *= dim;
+        for (int64_t dim : t.tensor.dims) n *= dim;
         report.parameters += n;
     }
     report.tensor_bytes = writer.tensor_bytes();
@@ -241,7 +262,8 @@ SynthReport synth_model(const SynthShape& shape, const QuantScheme& scheme,
                     else if (t.fill == PlannedTensor::Fill::Ones)
                         std::fill(row.begin(), row.end(), 1.0f);
                     else
-                        for (auto& x : row) x = rng.uniform() * t.scale * std::numbers::sqrt3_v<float>;
+                        for (auto& x : row)
+                            x = rng.uniform() * t.scale * std::numbers::sqrt3_v<float>;
                     cpu::quantize_row(t.tensor.type, row.data(),
                                       row_pool.data() + row_bytes * static_cast<size_t>(r), cols);
                 }
@@ -249,7 +271,8 @@ SynthReport synth_model(const SynthShape& shape, const QuantScheme& scheme,
         }
         for (int64_t r = begin; r < end; ++r)
             std::memcpy(out + row_bytes * static_cast<size_t>(r - begin),
-                        row_pool.data() + row_bytes * static_cast<size_t>(r % pool_rows), row_bytes);
+                        row_pool.data() + row_bytes * static_cast<size_t>(r % pool_rows),
+                        row_bytes);
     });
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -17,7 +17,33 @@ namespace {
 constexpr uint8_t kExcluded = 0, kText = 1, kEndOfGeneration = 2;
 // Longer pieces do not occur in real vocabularies; skipping them keeps Node::depth in 16 bits.
 constexpr size_t kMaxPieceBytes = 4096;
+// The transition cache is dropped beyond this many states (each holds a 1 KiB table).
+constexpr size_t kMaxCachedStates = 4096;
 }  // namespace
+
+// --- StateCache ---
+
+int32_t StateCache::intern(ParseState state) {
+    std::sort(state.frames.begin(), state.frames.end());
+    std::string key(reinterpret_cast<const char*>(state.frames.data()),
+                    state.frames.size() * sizeof(Frame));
+    key += static_cast<char>(state.complete);
+    key.append(reinterpret_cast<const char*>(&state.partial.value), sizeof(uint32_t));
+    key += static_cast<char>(state.partial.remaining);
+    key.append(reinterpret_cast<const char*>(&state.partial.min_cp), sizeof(uint32_t));
+    const auto [it, inserted] = ids_.emplace(std::move(key), static_cast<int32_t>(states_.size()));
+    if (inserted) {
+        states_.push_back(std::move(state));
+        transitions_.resize(states_.size() * 256, kUnknown);
+    }
+    return it->second;
+}
+
+void StateCache::clear() {
+    states_.clear();
+    transitions_.clear();
+    ids_.clear();
+}
 
 // --- TokenTrie ---
 
@@ -101,19 +127,31 @@ void GrammarMatcher::mark_allowed_tokens(const TokenTrie& trie, std::vector<uint
     const Program& program = grammar_->program();
     const auto& nodes = trie.nodes();
     const auto& tokens = trie.tokens();
-    auto& states = scratch_->depth_states;
-    if (states.size() < trie.max_depth() + 1) states.resize(trie.max_depth() + 1);
-    // Preorder: a node's parent state is the latest one computed at the depth above it. A byte
-    // the grammar rejects skips the node's whole subtree.
+    StateCache& cache = scratch_->cache;
+    if (cache.size() > kMaxCachedStates) cache.clear();
+    auto& ids = scratch_->depth_states;
+    if (ids.size() < trie.max_depth() + 1) ids.resize(trie.max_depth() + 1);
+    ids[0] = cache.intern(*state_);
+    ParseState next;
+    // Preorder: a node's parent state is the latest one set at the depth above it. A byte the
+    // grammar rejects skips the node's whole subtree.
     uint32_t i = 1;
     while (i < nodes.size()) {
         const TokenTrie::Node& node = nodes[i];
-        const ParseState& parent = node.depth == 1 ? *state_ : states[node.depth - 1];
-        ParseState& here = states[node.depth];
-        if (!step_byte(program, *pool_, *scratch_, parent, node.byte, here)) {
+        const int32_t parent = ids[node.depth - 1];
+        int32_t here = cache.transition(parent, node.byte);
+        if (here == StateCache::kUnknown) {
+            // Computed once per (state, byte); `next` is copied out before the cache grows.
+            const bool ok =
+                step_byte(program, *pool_, *scratch_, cache.state(parent), node.byte, next);
+            here = ok ? cache.intern(next) : StateCache::kRejected;
+            cache.transition(parent, node.byte) = here;
+        }
+        if (here == StateCache::kRejected) {
             i = node.subtree_end;
             continue;
         }
+        ids[node.depth] = here;
         for (uint32_t t = node.token_begin; t < node.token_end; ++t)
             allowed[static_cast<size_t>(tokens[t])] = 1;
         ++i;

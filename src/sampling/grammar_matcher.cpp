@@ -303,6 +303,7 @@ GrammarMatcher& GrammarMatcher::operator=(const GrammarMatcher& other) {
 }
 
 void GrammarMatcher::reset() {
+    scratch_->cache.clear();
     *pool_ = StackPool();
     initial_state(grammar_->program(), *pool_, *scratch_, *state_);
     pool_size_after_compact_ = pool_->size();
@@ -339,6 +340,7 @@ void GrammarMatcher::accept(std::string_view bytes) {
     *state_ = std::move(current);
     // Masking and matching add stack nodes; drop the unreachable ones now and then.
     if (pool_->size() > 4 * pool_size_after_compact_ + 65536) {
+        scratch_->cache.clear();  // its frames name nodes that compaction renumbers
         pool_->compact(*state_);
         pool_size_after_compact_ = pool_->size();
     }

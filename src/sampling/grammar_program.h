@@ -3,6 +3,7 @@
 // the matcher and the token trie walk. Internal to src/sampling.
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -119,10 +120,32 @@ private:
     size_t count_ = 0;
 };
 
+// Parse states seen while walking the token trie, with their byte transitions. Most trie nodes
+// lead to a state met before (inside a string, almost every byte leads back to the same state),
+// so a walk is mostly table lookups. Frames name pool nodes: clear it when the pool compacts.
+class StateCache {
+public:
+    static constexpr int32_t kUnknown = -2;
+    static constexpr int32_t kRejected = -1;
+    int32_t intern(ParseState state);  // sorts the frames; returns the state's id
+    const ParseState& state(int32_t id) const { return states_[static_cast<size_t>(id)]; }
+    int32_t& transition(int32_t id, uint8_t byte) {
+        return transitions_[static_cast<size_t>(id) * 256 + byte];
+    }
+    size_t size() const { return states_.size(); }
+    void clear();
+
+private:
+    std::vector<ParseState> states_;
+    std::vector<int32_t> transitions_;
+    std::unordered_map<std::string, int32_t> ids_;
+};
+
 struct StepScratch {
     FrameSet seen;
     std::vector<Frame> work;
-    std::vector<ParseState> depth_states;  // the token trie walk: the state after each depth
+    StateCache cache;
+    std::vector<int32_t> depth_states;  // the token trie walk: the state id at each depth
 };
 
 // The state at the start of the grammar.

@@ -137,6 +137,36 @@ TEST(Cli, UnknownArchitectureNamesItAndListsSupportedOnes) {
         << r.output;
 }
 
+TEST(Cli, RunAppliesTheModelfileParametersSystemAndTemplate) {
+    const auto dir = std::filesystem::temp_directory_path() / "uma_cli_run_store";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto modelfile = dir / "Modelfile";
+    std::ofstream(modelfile) << "FROM " << stories() << "\n"
+                             << "PARAMETER temperature 0\n"
+                             << "PARAMETER num_predict 12\n"
+                             << "SYSTEM Once upon a time\n"
+                             << "TEMPLATE \"{{ messages[0].content }} {{ messages[1].content }}\"\n";
+    const std::string env = "UMA_MODELS=" + (dir / "store").string() + " ";
+    // The store is chosen through the environment of the command's shell.
+    const std::string bin = test::uma_binary();
+    auto shell = [&](const std::string& cmd) {
+        FILE* pipe = popen((env + bin + " " + cmd + " 2>&1 < /dev/null").c_str(), "r");
+        std::string out;
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+        pclose(pipe);
+        return out;
+    };
+    const std::string create = shell("create storyteller -f " + modelfile.string());
+    ASSERT_NE(create.find("storyteller"), std::string::npos) << create;
+    const std::string from_store = shell("run storyteller 'there was'");
+    const auto raw = run_uma("run " + stories() + " 'Once upon a time there was' --greedy -n 12 --raw");
+    EXPECT_EQ(raw.output, "Once upon a time there was" + from_store) << from_store;
+    std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, InteractiveChatWithoutATemplateUsesTheFallback) {
     const auto r = run_uma("run " + stories() + " -n 10 --greedy", "Hello\n/bye\n");
     EXPECT_EQ(r.status, 0) << r.output;

@@ -31,12 +31,13 @@ struct Result {
 
 // A temp store (and bandwidth cache) that every command of the test uses.
 class StoreCli {
-public:
+  public:
     fs::path store() const { return dir_ / "models"; }
     const test::TempDir& dir() const { return dir_; }
 
     std::string env() const {
-        return "UMA_MODELS='" + store().string() + "' UMA_BANDWIDTH_CACHE='" + (dir_ / "bw.json").string() + "' ";
+        return "UMA_MODELS='" + store().string() + "' UMA_BANDWIDTH_CACHE='" +
+               (dir_ / "bw.json").string() + "' ";
     }
     Result run(const std::string& args) const {
         const std::string command = env() + test::uma_binary() + " " + args + " 2>&1 < /dev/null";
@@ -70,20 +71,25 @@ public:
         return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
     }
 
-private:
+  private:
     test::TempDir dir_;
 };
 
-std::string stories() { return test::data_path("models/stories260K.gguf").string(); }
+std::string stories() {
+    return test::data_path("models/stories260K.gguf").string();
+}
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 TEST(StoreCli, CreateListShowRunCopyAndRemove) {
     StoreCli cli;
     const fs::path modelfile = cli.dir() / "Modelfile";
-    std::ofstream(modelfile) << "# the demo model, with settings\nFROM " << stories()
-                             << "\nPARAMETER temperature 0.2\nPARAMETER stop \"THE END\"\n"
-                             << "SYSTEM You tell stories.\nTEMPLATE \"\"\"{{ messages[0].content }}\"\"\"\n";
+    std::ofstream(modelfile)
+        << "# the demo model, with settings\nFROM " << stories()
+        << "\nPARAMETER temperature 0.2\nPARAMETER stop \"THE END\"\n"
+        << "SYSTEM You tell stories.\nTEMPLATE \"\"\"{{ messages[0].content }}\"\"\"\n";
     auto r = cli.run("create story -f " + modelfile.string());
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "created story:latest")) << r.output;
@@ -97,7 +103,8 @@ TEST(StoreCli, CreateListShowRunCopyAndRemove) {
     // Every model command takes the store name.
     r = cli.run("run story 'Once upon a time' --greedy -n 30 -t 1 --raw");
     EXPECT_EQ(r.status, 0) << r.output;
-    EXPECT_TRUE(contains(r.output, "Once upon a time, there was a little girl named Lily.")) << r.output;
+    EXPECT_TRUE(contains(r.output, "Once upon a time, there was a little girl named Lily."))
+        << r.output;
     r = cli.run("tokenize story:latest 'Once upon a time'");
     EXPECT_EQ(r.output, "1 403 407 261 378\n");
     r = cli.run("show story");
@@ -107,8 +114,10 @@ TEST(StoreCli, CreateListShowRunCopyAndRemove) {
     EXPECT_TRUE(contains(r.output, "You tell stories.")) << r.output;
 
     r = cli.run("show story --modelfile");
-    EXPECT_TRUE(contains(r.output, "FROM " + (cli.store() / "blobs" / "sha256-").string())) << r.output;
-    EXPECT_TRUE(contains(r.output, "PARAMETER temperature 0.2\nPARAMETER stop \"THE END\"")) << r.output;
+    EXPECT_TRUE(contains(r.output, "FROM " + (cli.store() / "blobs" / "sha256-").string()))
+        << r.output;
+    EXPECT_TRUE(contains(r.output, "PARAMETER temperature 0.2\nPARAMETER stop \"THE END\""))
+        << r.output;
     EXPECT_TRUE(contains(r.output, "SYSTEM You tell stories.")) << r.output;
     r = cli.run("show story --parameters");
     EXPECT_EQ(r.output, "temperature        0.2\nstop               \"THE END\"\n");
@@ -123,13 +132,16 @@ TEST(StoreCli, CreateListShowRunCopyAndRemove) {
     std::ofstream(cli.dir() / "Rebuilt") << cli.run("show story --modelfile").output;
     r = cli.run("create rebuilt -f " + (cli.dir() / "Rebuilt").string());
     EXPECT_EQ(r.status, 0) << r.output;
-    EXPECT_EQ(cli.run("show rebuilt --parameters").output, cli.run("show story --parameters").output);
+    EXPECT_EQ(cli.run("show rebuilt --parameters").output,
+              cli.run("show story --parameters").output);
 
     // Copies share the blob; deleting one keeps it for the other.
     r = cli.run("cp story story:copy");
     EXPECT_EQ(r.status, 0) << r.output;
-    const std::string blob = (cli.store() / "blobs" / ("sha256-" + Sha256::of_file(stories()))).string();
-    EXPECT_EQ(cli.run("rm story rebuilt").output, "deleted 'story:latest'\ndeleted 'rebuilt:latest'\n");
+    const std::string blob =
+        (cli.store() / "blobs" / ("sha256-" + Sha256::of_file(stories()))).string();
+    EXPECT_EQ(cli.run("rm story rebuilt").output,
+              "deleted 'story:latest'\ndeleted 'rebuilt:latest'\n");
     EXPECT_TRUE(fs::exists(blob));
     r = cli.run("run story:copy 'Once upon a time' --greedy -n 5 -t 1 --raw");
     EXPECT_EQ(r.status, 0) << r.output;
@@ -146,7 +158,9 @@ TEST(StoreCli, CreateListShowRunCopyAndRemove) {
     EXPECT_TRUE(fs::exists(stories()));
     r = cli.run("run nothing-here 'hi'");
     EXPECT_EQ(r.status, 1);
-    EXPECT_TRUE(contains(r.output, "'nothing-here' is neither a GGUF file nor a model in the store")) << r.output;
+    EXPECT_TRUE(
+        contains(r.output, "'nothing-here' is neither a GGUF file nor a model in the store"))
+        << r.output;
 }
 
 TEST(StoreCli, CreateFromAFileAndModelfileErrorsNameTheLine) {
@@ -206,14 +220,19 @@ TEST(StoreCli, KillDuringCreateNeverCorruptsTheStore) {
         ::waitpid(pid, &status, 0);
 
         ModelStore store(root);
-        if (fs::exists(root / "blobs"))
+        if (fs::exists(root / "blobs")) {
             for (const auto& e : fs::directory_iterator(root / "blobs")) {
                 const std::string file = e.path().filename().string();
-                if (file.rfind("sha256-", 0) == 0)
-                    EXPECT_EQ("sha256-" + Sha256::of_file(e.path()), file) << "a blob is corrupt after kill " << i;
+                if (file.rfind("sha256-", 0) == 0) {
+                    EXPECT_EQ("sha256-" + Sha256::of_file(e.path()), file)
+                        << "a blob is corrupt after kill " << i;
+                }
             }
+        }
         for (const auto& m : store.list()) EXPECT_NE(m.manifest_id, "damaged") << m.name.display();
-        if (const auto m = store.resolve("big")) EXPECT_EQ(fs::file_size(m->gguf_path), fs::file_size(big));
+        if (const auto m = store.resolve("big")) {
+            EXPECT_EQ(fs::file_size(m->gguf_path), fs::file_size(big));
+        }
         store.collect_garbage();  // clears a killed writer's temp file
         for (const auto& e : fs::recursive_directory_iterator(root))
             EXPECT_NE(e.path().filename().string().rfind(".tmp-", 0), 0u) << e.path();
@@ -255,7 +274,8 @@ TEST(StoreCli, FitEstimateMatchesMeasuredPeakRss) {
     std::string prompt;
     for (int i = 0; i < 50; ++i) prompt += "Once upon a time there was a little girl named Lily. ";
     for (const auto& [ctx, kv] : {std::pair{"1024", "f16"}, std::pair{"4096", "f32"}}) {
-        const Result fit = cli.run("fit " + stories() + " -t 1 --json --ctx " + ctx + " --kv-type " + kv);
+        const Result fit =
+            cli.run("fit " + stories() + " -t 1 --json --ctx " + ctx + " --kv-type " + kv);
         ASSERT_EQ(fit.status, 0) << fit.output;
         const auto j = nlohmann::json::parse(fit.output);
         EXPECT_EQ(j["fits"], "yes");
@@ -283,10 +303,13 @@ TEST(StoreCli, FitTablesForOtherMachines) {
     // A 70B model does not fit in 8 GB; a 1B one does, at about 100 GB/s / 0.8 GB per token.
     const size_t line = r.output.find("llama-3.3-70b");
     ASSERT_NE(line, std::string::npos) << r.output;
-    EXPECT_TRUE(contains(r.output.substr(line, r.output.find('\n', line) - line), " no ")) << r.output;
+    EXPECT_TRUE(contains(r.output.substr(line, r.output.find('\n', line) - line), " no "))
+        << r.output;
     r = cli.run("fit --machine warp-drive");
     EXPECT_EQ(r.status, 1);
-    EXPECT_TRUE(contains(r.output, "unknown machine 'warp-drive'") && contains(r.output, "rtx-4090")) << r.output;
+    EXPECT_TRUE(contains(r.output, "unknown machine 'warp-drive'") &&
+                contains(r.output, "rtx-4090"))
+        << r.output;
     // A stored model on a preset machine.
     EXPECT_EQ(cli.run("create s --from " + stories()).status, 0);
     r = cli.run("fit s --machine rtx-4090 --ctx 2048 --parallel 4 --kv-type q8_0");

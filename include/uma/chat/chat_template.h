@@ -6,8 +6,16 @@
 // The interpreter covers the Jinja language real chat templates use: {{ }}, {% %}, {# #},
 // whitespace control, if/elif/else, for (loop variable, else, filtering, unpacking, recursive,
 // break/continue), set (also block set and namespace attributes), macro/call, filter blocks,
-// with, the usual filters and tests, and Python's str / list / dict methods. Undefined variables
-// render as nothing, are falsy, and give undefined again on attribute access.
+// with, the usual filters and tests, Python's str / list / dict methods, and markupsafe's rules
+// for `|safe` strings (adding a plain string to one HTML-escapes the plain one). Undefined
+// variables render as nothing, are falsy, and give undefined again on attribute access.
+//
+// Known differences from Jinja2: attribute access on an undefined value gives undefined instead
+// of raising; integers are 64-bit (overflow is an error); range() is capped at 100000 items (as
+// in Jinja's sandbox); filters such as map/select return lists rather than generators (so
+// `tools | map(attribute='function') | tojson` works); upper/lower case mapping covers ASCII,
+// Latin-1, Latin Extended-A, Greek and Cyrillic; list.append / dict.update and friends are
+// allowed; include / import / extends are not supported.
 #include <cstddef>
 #include <cstdint>
 #include <ctime>

@@ -13,10 +13,13 @@ struct BandwidthMeasurement {
 
 // Streams a buffer much larger than the caches with `n_threads` threads (each summing its slice
 // with the widest vector loads the CPU has) and returns the best of `repetitions` passes, in GB/s.
+// Runs in a child process so that the buffer does not raise the caller's peak RSS.
 double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetitions);
 
 // The machine's read bandwidth for `n_threads`: measured once (1 GiB, best of 5) and kept in
 // $UMA_BANDWIDTH_CACHE, else ~/.uma/bandwidth.json, keyed by CPU model and thread count.
+// `remeasure` measures again; the cache keeps the best value seen, as a busy machine only ever
+// measures low.
 BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure = false);
 
 }  // namespace uma

@@ -1,10 +1,9 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "uma/core/ggml_type.h"
 
@@ -28,12 +27,12 @@ struct BenchResult {
     std::string backend;
     int threads = 0;
     int64_t n_prompt = 0, n_gen = 0, depth = 0;
-    std::vector<double> samples;  // tokens/s of each repetition
+    std::vector<double> samples;   // tokens/s of each repetition
     double tokens_per_second = 0;  // mean of the samples
     double stddev = 0;
-    size_t model_bytes = 0;        // all tensor bytes of the file
-    double bytes_per_token = 0;    // weights (and KV cache) read per token processed
-    double bandwidth_gbs = 0;      // bytes_per_token * tokens_per_second
+    size_t model_bytes = 0;            // all tensor bytes of the file
+    double bytes_per_token = 0;        // weights (and KV cache) read per token processed
+    double bandwidth_gbs = 0;          // bytes_per_token * tokens_per_second
     double machine_bandwidth_gbs = 0;  // measured read bandwidth with the same thread count
     double bandwidth_fraction = 0;     // bandwidth_gbs / machine_bandwidth_gbs (0 if unmeasured)
     size_t peak_rss_bytes = 0;

@@ -20,9 +20,9 @@ struct ModelShape {
     std::string architecture;
     int64_t n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0, head_dim_v = 0;
     int64_t n_ff = 0, n_vocab = 0, n_ctx_train = 0, n_expert = 0, n_expert_used = 0;
-    double parameters = 0;         // all weights
-    double active_parameters = 0;  // weights one token uses (MoE: the chosen experts only)
-    uint64_t file_bytes = 0;       // the mapped file: resident once every weight has been read
+    double parameters = 0;             // all weights
+    double active_parameters = 0;      // weights one token uses (MoE: the chosen experts only)
+    uint64_t file_bytes = 0;           // the mapped file: resident once every weight has been read
     uint64_t active_weight_bytes = 0;  // read per generated token
     GgmlType weight_type = GgmlType::Q4_K;  // the type most weight bytes are in
     std::string quant;                      // "Q4_K_M", ...
@@ -52,12 +52,12 @@ struct FitOptions {
     int64_t batch = 512;  // tokens per forward pass during prompt processing
 };
 
-// Memory that is not the model's: this process's code, libraries and heap before loading
-// (measured: what `uma` costs doing nothing), plus each worker thread's stack and heap arena.
+// Memory that is not the model's: uma's code, libraries and heap (measured in this process after
+// running a toy model through the real forward pass), plus each worker thread's stack and arena.
 struct RuntimeOverhead {
     uint64_t base = 0;
     uint64_t per_thread = 0;
-    static RuntimeOverhead measure_this_process();
+    static RuntimeOverhead measure_this_process(int threads);
     static RuntimeOverhead typical();  // for other machines: a typical build's figures
 };
 

@@ -20,7 +20,7 @@ struct MachineInfo {
     double prompt_flops = 0;        // FLOP/s of batched matrix products (prompt processing)
     double generate_flops = 0;      // FLOP/s of matrix-vector products (one token at a time)
     int threads = 0;
-    bool measured = false;          // this machine, not a preset
+    bool measured = false;  // this machine, not a preset
 };
 
 // This machine: memory from /proc/meminfo, read bandwidth (uma bench's cached measurement), and

@@ -63,7 +63,7 @@ struct StoredModel {
 };
 
 class ModelStore {
-public:
+  public:
     explicit ModelStore(std::filesystem::path root);
     // $UMA_MODELS, else ~/.uma/models.
     static std::filesystem::path default_root();
@@ -99,7 +99,7 @@ public:
     // Blob digests of every manifest (a damaged manifest is an error: never delete blindly).
     std::vector<std::string> referenced_digests() const;
 
-private:
+  private:
     struct Layer {
         std::string media_type;
         std::string digest;

@@ -13,12 +13,11 @@
 // \\ \" \n \t \r) or a """triple-quoted string""" that may span lines and is taken verbatim.
 // Modelfiles are untrusted input: every error names the line it is on.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "uma/runtime/chat_prompt.h"
 
@@ -29,13 +28,14 @@ struct GenerateOptions;
 // Named generation parameters, as in a Modelfile's PARAMETER lines and the `options` object of
 // Ollama's API (the same names). Values are checked against each parameter's type and range.
 class ModelParameters {
-public:
+  public:
     // A parameter as written in a Modelfile (text); `stop` adds one more stop sequence.
     void set_text(std::string_view key, std::string_view text);
     // A parameter as JSON (API options, stored manifests); `stop` takes a string or a list and
     // replaces the stop sequences.
     void set_json(std::string_view key, const nlohmann::json& value);
     static ModelParameters from_json(const nlohmann::json& object);
+    static ModelParameters from_json(const nlohmann::ordered_json& object);  // keeps the order
     static bool known(std::string_view key);
 
     bool empty() const { return values_.empty(); }
@@ -53,7 +53,7 @@ public:
 
     bool operator==(const ModelParameters& other) const { return values_ == other.values_; }
 
-private:
+  private:
     nlohmann::ordered_json values_ = nlohmann::ordered_json::object();
 };
 

@@ -29,8 +29,8 @@ PerplexityResult compute_perplexity(Model& model, const Tokenizer& tokenizer, Ba
 struct KlDivergenceResult {
     PerplexityResult model;
     PerplexityResult base;
-    double mean_kl = 0;         // mean KL(base || model) in nats
-    double kl_p99 = 0;          // 99th percentile of the per-token KL
+    double mean_kl = 0;  // mean KL(base || model) in nats
+    double kl_p99 = 0;   // 99th percentile of the per-token KL
     double max_kl = 0;
     double top1_agreement = 0;  // share of positions where both models' argmax agree
 };

@@ -29,7 +29,7 @@ struct PullOptions {
     std::optional<ModelName> name;  // default: model_name_from_url(url)
     // Expected sha256 (hex). Empty: Hugging Face's X-Linked-Etag when the server sends one.
     std::string expected_sha256;
-    int retries = 3;              // resumptions after a dropped connection, in this run
+    int retries = 3;  // resumptions after a dropped connection, in this run
     int read_timeout_seconds = 60;
     std::function<void(const PullProgress&)> on_progress;  // at most ~10 times a second
     std::function<void(const std::string&)> on_status;     // "resuming at ..." and such

@@ -48,8 +48,8 @@ std::vector<GgmlType> plan_tensor_types(const QuantScheme& scheme,
                                         const std::vector<GgmlType>& keep, const ModelHints& hints);
 
 struct QuantizeReport {
-    size_t bytes_in = 0;   // tensor bytes of the input
-    size_t bytes_out = 0;  // tensor bytes of the output
+    size_t bytes_in = 0;                     // tensor bytes of the input
+    size_t bytes_out = 0;                    // tensor bytes of the output
     std::map<std::string, int> type_counts;  // tensors per output type name
     double seconds = 0;
 };
@@ -59,7 +59,6 @@ struct QuantizeReport {
 // tensor before it is written.
 QuantizeReport quantize_model(
     const std::string& input_path, const std::string& output_path, const QuantScheme& scheme,
-    int n_threads,
-    const std::function<void(const std::string&, GgmlType)>& progress = {});
+    int n_threads, const std::function<void(const std::string&, GgmlType)>& progress = {});
 
 }  // namespace uma

@@ -14,7 +14,7 @@ namespace uma {
 // (quantized or synthetic models) never have to fit in memory. GgufWriter, by contrast, holds every
 // tensor's bytes until it writes.
 class GgufStreamWriter {
-public:
+  public:
     struct Tensor {
         std::string name;
         GgmlType type = GgmlType::F32;
@@ -39,7 +39,7 @@ public:
     void write(const std::string& path, const FillRows& fill,
                size_t piece_bytes = size_t(64) << 20) const;
 
-private:
+  private:
     std::vector<uint8_t> header_bytes() const;
     size_t alignment() const;
 

@@ -10,7 +10,7 @@ namespace uma {
 
 // Incremental SHA-256 (OpenSSL's, which uses the CPU's SHA instructions where there are some).
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -23,7 +23,7 @@ public:
     static std::string of(std::string_view text);
     static std::string of_file(const std::filesystem::path& path);  // throws uma::Error
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -3,8 +3,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "uma/runtime/quantize.h"
+#include "uma/runtime/quantize_writer.h"
 
 namespace uma {
 
@@ -18,7 +20,7 @@ struct SynthShape {
     int64_t n_ctx;
     double rope_base;
     double norm_eps;
-    bool tied_output;   // no output.weight: the embedding doubles as the output projection
+    bool tied_output;           // no output.weight: the embedding doubles as the output projection
     double llama3_rope_factor;  // > 0: write Llama 3.1-style rope_freqs.weight with this factor
     std::string_view vocab_file;  // the tokenizer, from the shared vocab directory
 };
@@ -49,6 +51,10 @@ struct SynthReport {
 // model, while a 7B file takes seconds instead of many minutes to write.
 SynthReport synth_model(const SynthShape& shape, const QuantScheme& scheme,
                         const SynthOptions& options);
+
+// The tensors synth_model writes for `shape` in `scheme` with an embedding of n_vocab rows.
+std::vector<GgufStreamWriter::Tensor> synth_tensors(const SynthShape& shape,
+                                                    const QuantScheme& scheme, int64_t n_vocab);
 
 // Finds a vocabulary GGUF by file name: $UMA_VOCAB_DIR, $UMA_TEST_DATA/vocab, then the shared
 // test-data directory beside the repository as seen from the executable and the working directory.

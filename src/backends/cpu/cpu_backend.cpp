@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backends/cpu/quant_prepared.h"
 #include "uma/backends/cpu/quant.h"
 #include "uma/core/error.h"
 
@@ -33,20 +34,32 @@ void CpuBackend::matmul(const Weight& w, const float* x, int64_t n_tokens, float
     const GgmlType act_type = cpu::activation_type(w.type);
     const size_t act_row_bytes = row_size(act_type, w.cols);
     const uint8_t* act_bytes = reinterpret_cast<const uint8_t*>(x);
+    // Where a kernel wants the activation rows rearranged, that is done once here for all weight
+    // rows; the prepared rows follow the quantized ones in the same buffer.
+    const cpu::detail::PreparedKernel* prepared = cpu::detail::prepared_kernel(w.type, w.cols);
+    const size_t prepared_row_bytes = prepared ? prepared->prepared_bytes(w.cols) : 0;
     if (act_type != GgmlType::F32) {
-        activations_.resize(act_row_bytes * static_cast<size_t>(n_tokens));
+        const size_t quantized_bytes = act_row_bytes * static_cast<size_t>(n_tokens);
+        activations_.resize(quantized_bytes + prepared_row_bytes * static_cast<size_t>(n_tokens));
         pool_.parallel_for(n_tokens, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t t = begin; t < end; ++t)
-                cpu::quantize_row(act_type, x + t * w.cols,
-                                  activations_.data() + t * act_row_bytes, w.cols);
+            for (int64_t t = begin; t < end; ++t) {
+                uint8_t* quantized = activations_.data() + t * act_row_bytes;
+                cpu::quantize_row(act_type, x + t * w.cols, quantized, w.cols);
+                if (prepared)
+                    prepared->prepare(
+                        quantized, activations_.data() + quantized_bytes + t * prepared_row_bytes,
+                        w.cols);
+            }
         });
         act_bytes = activations_.data();
+        if (prepared) act_bytes += quantized_bytes;
     }
-    const cpu::VecDotFn dot = cpu::vec_dot_kernel(w.type);
+    const size_t a_stride = prepared ? prepared_row_bytes : act_row_bytes;
+    const cpu::VecDotFn dot = prepared ? prepared->dot : cpu::vec_dot_kernel(w.type);
     // Each chunk of weight rows is read once and applied to every token while it is in cache.
     pool_.parallel_for(w.rows, kRowChunk, [&](int64_t begin, int64_t end) {
         for (int64_t t = 0; t < n_tokens; ++t) {
-            const uint8_t* a = act_bytes + static_cast<size_t>(t) * act_row_bytes;
+            const uint8_t* a = act_bytes + static_cast<size_t>(t) * a_stride;
             float* out = y + t * w.rows;
             for (int64_t r = begin; r < end; ++r)
                 dot(w.cols, out + r, w.data + static_cast<size_t>(r) * w.row_bytes, a);
@@ -77,7 +90,7 @@ void CpuBackend::attention(const AttentionArgs& a) {
             scores.resize(static_cast<size_t>(pos - first + 1));
             float max_score = -INFINITY;
             for (int64_t j = first; j <= pos; ++j) {
-                const uint8_t* k_row = a.k.data + static_cast<size_t>(j) * a.k.row_bytes +
+                const uint8_t* k_row = a.k.row(j) +
                                        row_size(a.k.type, kv_head * a.head_dim);
                 float s;
                 key_dot(a.head_dim, &s, k_row, q);
@@ -95,7 +108,7 @@ void CpuBackend::attention(const AttentionArgs& a) {
             std::fill(out, out + a.head_dim_v, 0.0f);
             const float inv = float(1.0 / sum);
             for (int64_t j = first; j <= pos; ++j) {
-                const uint8_t* v_row = a.v.data + static_cast<size_t>(j) * a.v.row_bytes +
+                const uint8_t* v_row = a.v.row(j) +
                                        row_size(a.v.type, kv_head * a.head_dim_v);
                 cpu::dequantize_row(a.v.type, v_row, value.data(), a.head_dim_v);
                 const float p = scores[j - first] * inv;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "backends/cpu/quant_formats.h"
+#include "backends/cpu/quant_prepared.h"
 #include "uma/backends/cpu/quant.h"
 #include "uma/core/error.h"
 
@@ -126,6 +127,12 @@ VecDotFn vec_dot_for_level(GgmlType weight_type, SimdLevel level) {
     if (level >= SimdLevel::avx2)
         if (const VecDotFn kernel = vec_dot_avx2(weight_type)) return kernel;
     return reference;
+}
+
+const PreparedKernel* prepared_kernel(GgmlType weight_type, int64_t n) {
+    if (active_simd_level() < SimdLevel::avx512) return nullptr;
+    const PreparedKernel* kernel = prepared_kernel_avx512(weight_type);
+    return kernel != nullptr && n % kernel->group == 0 ? kernel : nullptr;
 }
 
 }  // namespace detail
