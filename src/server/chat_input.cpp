@@ -160,6 +160,16 @@ ChatPrompt build_chat_prompt(const ModelManager::Lease& lease, const Json& messa
     return out;
 }
 
+ToolCallFormat forced_call_format(ToolCallFormat format) {
+    switch (format) {
+        case ToolCallFormat::Llama3:
+        case ToolCallFormat::Generic:
+        case ToolCallFormat::Mistral:
+        case ToolCallFormat::Hermes: return format;
+        default: return ToolCallFormat::Hermes;  // forced calls are written as <tool_call> blocks
+    }
+}
+
 std::string forced_tool_call_gbnf(ToolCallFormat format, const Json& tools,
                                   const std::optional<std::string>& only) {
     const char* arguments_key = format == ToolCallFormat::Llama3 ? "parameters" : "arguments";

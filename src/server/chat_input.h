@@ -32,6 +32,8 @@ bool has_chat_template(const ModelManager::Lease& lease);
 
 // A grammar that makes the model call a tool (tool_choice "required" or a named function) in
 // its template's format: one call to `only` when given, else to any of `tools`.
+// The syntax a forced tool call is constrained to (and so must be parsed as) for a model format.
+ToolCallFormat forced_call_format(ToolCallFormat format);
 std::string forced_tool_call_gbnf(ToolCallFormat format, const Json& tools,
                                   const std::optional<std::string>& only);
 

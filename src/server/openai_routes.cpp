@@ -250,7 +250,9 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
                                                 get_string(body, "template").value_or(""));
     plan.request.prompt = prompt.tokens;
     std::optional<std::string> gbnf = response_format_gbnf(body);
-    if (force_call) gbnf = forced_tool_call_gbnf(prompt.tool_format, tools, forced_function);
+    const ToolCallFormat call_format =
+        force_call ? forced_call_format(prompt.tool_format) : prompt.tool_format;
+    if (force_call) gbnf = forced_tool_call_gbnf(call_format, tools, forced_function);
     if (gbnf) plan.request.constraint = grammar_constraint(*plan.lease, *gbnf);
     plan.request.top_logprobs = top_logprobs_of(body, true);
     fit_context(plan, parameters.get_int("num_ctx").value_or(0),
@@ -268,7 +270,7 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
         Json message{{"role", "assistant"}, {"content", done.text}};
         std::string finish = done.stats.stop_reason;
         if (has_tools) {
-            const ParsedReply parsed = parse_tool_calls(done.text, prompt.tool_format);
+            const ParsedReply parsed = parse_tool_calls(done.text, call_format);
             if (!parsed.tool_calls.empty()) {
                 message["content"] = parsed.content.empty() ? Json() : Json(parsed.content);
                 message["tool_calls"] = openai_tool_calls(parsed.tool_calls, 0, false);
@@ -288,7 +290,7 @@ void chat_completions(ServerContext& ctx, const httplib::Request& req, httplib::
     }
     auto state = std::make_shared<ChatStreamState>();
     state->head = head;
-    if (has_tools) state->tools = std::make_unique<ToolCallStream>(prompt.tool_format);
+    if (has_tools) state->tools = std::make_unique<ToolCallStream>(call_format);
     const Json* stream_options = get_object(body, "stream_options");
     state->include_usage =
         stream_options && get_bool(*stream_options, "include_usage").value_or(false);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "test_data.h"
 
@@ -20,7 +21,7 @@ struct Result {
 Result run_uma(const std::string& args, const std::string& stdin_text = "") {
     std::string command = test::uma_binary() + " " + args + " 2>&1";
     if (!stdin_text.empty()) {
-        auto input = std::filesystem::temp_directory_path() / "uma_cli_stdin.txt";
+        auto input = std::filesystem::temp_directory_path() / ("uma_cli_stdin_" + std::to_string(::getpid()) + ".txt");
         std::ofstream(input) << stdin_text;
         command += " < " + input.string();
     } else {
@@ -105,7 +106,7 @@ TEST(Cli, BadInputGetsClearErrors) {
               std::string::npos)
         << r.output;
 
-    auto not_gguf = std::filesystem::temp_directory_path() / "uma_not_a_model.gguf";
+    auto not_gguf = std::filesystem::temp_directory_path() / ("uma_not_a_model_" + std::to_string(::getpid()) + ".gguf");
     std::ofstream(not_gguf) << "this is plain text, not a model file at all";
     r = run_uma("show " + not_gguf.string());
     EXPECT_EQ(r.status, 1);
@@ -122,7 +123,7 @@ TEST(Cli, BadInputGetsClearErrors) {
 
 TEST(Cli, UnknownArchitectureNamesItAndListsSupportedOnes) {
     // A copy of the demo model's header with another architecture name.
-    auto path = std::filesystem::temp_directory_path() / "uma_unknown_arch.gguf";
+    auto path = std::filesystem::temp_directory_path() / ("uma_unknown_arch_" + std::to_string(::getpid()) + ".gguf");
     std::ifstream in(stories(), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const auto at = bytes.find("llama", bytes.find("general.architecture"));
@@ -138,7 +139,7 @@ TEST(Cli, UnknownArchitectureNamesItAndListsSupportedOnes) {
 }
 
 TEST(Cli, RunAppliesTheModelfileParametersSystemAndTemplate) {
-    const auto dir = std::filesystem::temp_directory_path() / "uma_cli_run_store";
+    const auto dir = std::filesystem::temp_directory_path() / ("uma_cli_run_store_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     const auto modelfile = dir / "Modelfile";

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -84,7 +86,7 @@ TEST(Gguf, ReadsTheRealDemoModelByMmap) {
 }
 
 TEST(Gguf, WritesAFileAtomically) {
-    auto path = std::filesystem::temp_directory_path() / "uma_test_writer.gguf";
+    auto path = std::filesystem::temp_directory_path() / ("uma_test_writer_" + std::to_string(::getpid()) + ".gguf");
     GgufWriter w;
     w.set_string("general.architecture", "llama");
     float x[4] = {1, 2, 3, 4};
@@ -273,7 +275,7 @@ TEST(Gguf, OpeningMissingOrEmptyFilesFailsClearly) {
         EXPECT_NE(std::string(e.what()).find("cannot open model file '/nonexistent/model.gguf'"),
                   std::string::npos);
     }
-    auto path = std::filesystem::temp_directory_path() / "uma_empty.gguf";
+    auto path = std::filesystem::temp_directory_path() / ("uma_empty_" + std::to_string(::getpid()) + ".gguf");
     std::ofstream(path).close();
     try {
         GgufFile::open(path.string());

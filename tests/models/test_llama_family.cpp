@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "tiny_model.h"
@@ -9,8 +11,10 @@
 namespace uma {
 namespace {
 
+// ctest runs tests in parallel processes: each file name carries the process id.
 std::string write_temp(const GgufWriter& w, const std::string& name) {
-    const auto path = std::filesystem::temp_directory_path() / ("uma_" + name + ".gguf");
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("uma_" + name + "_" + std::to_string(::getpid()) + ".gguf");
     w.write(path.string());
     return path.string();
 }
