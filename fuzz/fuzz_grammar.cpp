@@ -6,11 +6,10 @@
 // Input layout: GBNF text, optionally followed by a NUL byte and bytes to feed the matcher.
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "uma/core/error.h"
 #include "uma/sampling/grammar.h"
@@ -22,11 +21,11 @@ namespace {
 
 // Pieces that cover ASCII structure, multi-byte and partial UTF-8, and an end token.
 class FuzzTokenizer final : public uma::Tokenizer {
-public:
+  public:
     FuzzTokenizer()
-        : pieces_{"a",  "b",  "ab", "{",  "}",    "\"", "\":", "[",    "]",    ",", " ",
-                  "\n", "0",  "12", "-",  "true", "é",  "\xC3", "\xA9", "\xF0\x9F", "\x98\x80",
-                  "x",  "\\", "u",  "null", "</s>"} {}
+        : pieces_{"a",    "b",        "ab",       "{", "}",  "\"", "\":",  "[",   "]",
+                  ",",    " ",        "\n",       "0", "12", "-",  "true", "é",   "\xC3",
+                  "\xA9", "\xF0\x9F", "\x98\x80", "x", "\\", "u",  "null", "</s>"} {}
     std::vector<uma::TokenId> encode(std::string_view, bool, bool) const override { return {}; }
     std::string token_to_piece(uma::TokenId id) const override { return pieces_.at(id); }
     std::string decode(const std::vector<uma::TokenId>&, bool, bool) const override { return {}; }
@@ -41,7 +40,7 @@ public:
     std::string model_name() const override { return "fuzz"; }
     std::string pre_tokenizer_name() const override { return ""; }
 
-private:
+  private:
     std::vector<std::string> pieces_;
 };
 

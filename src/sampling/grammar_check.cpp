@@ -139,7 +139,8 @@ std::vector<uint32_t> path_within(const std::vector<std::vector<LeftEdge>>& grap
         }
     }
     std::vector<uint32_t> path{to};
-    while (path.back() != from && path.size() <= graph.size()) path.push_back(previous[path.back()]);
+    while (path.back() != from && path.size() <= graph.size())
+        path.push_back(previous[path.back()]);
     std::reverse(path.begin(), path.end());
     return path;
 }

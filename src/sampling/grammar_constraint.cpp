@@ -193,8 +193,7 @@ bool GrammarConstraint::allows(int32_t token) {
 
 void GrammarConstraint::accept(int32_t token) {
     if (trie_->is_end_of_generation(token)) {
-        if (!matcher_.is_complete())
-            throw Error("the grammar does not allow the text to end here");
+        if (!matcher_.is_complete()) throw Error("the grammar does not allow the text to end here");
     } else if (trie_->is_text(token)) {
         matcher_.accept(trie_->piece(token));
     } else {

@@ -22,7 +22,9 @@ uint64_t mix(uint64_t key) {
     return key;
 }
 
-uint64_t key_of(uint32_t a, uint32_t b) { return (uint64_t{a} << 32) | b; }
+uint64_t key_of(uint32_t a, uint32_t b) {
+    return (uint64_t{a} << 32) | b;
+}
 
 }  // namespace
 
@@ -129,6 +131,13 @@ void FrameSet::clear() {
 
 namespace {
 
+constexpr size_t kVisitsPerPosition = 32;
+
+[[noreturn]] void throw_too_ambiguous(const Program& program) {
+    throw Error("the grammar is too ambiguous: more than " +
+                std::to_string(program.limits.max_parse_positions) + " parse positions at once");
+}
+
 // Follows `start` through rule references and rule ends to the Char frames it leads to, adding
 // them to `out` (the empty stack sets out.complete). `scratch.seen` holds the frames visited in
 // this step, so shared or cyclic paths are walked once.
@@ -141,6 +150,10 @@ void expand(const Program& program, StackPool& pool, StepScratch& scratch, Frame
         const Frame f = work.back();
         work.pop_back();
         if (!scratch.seen.insert(f)) continue;
+        // Nested ambiguous repetitions (("a"+)+)+ reach exponentially many intermediate frames
+        // before any is a Char frame: bound the work of one step, not just its result.
+        if (scratch.seen.size() > kVisitsPerPosition * program.limits.max_parse_positions)
+            throw_too_ambiguous(program);
         const Element& e = program.elements[f.pos];
         switch (e.kind) {
             case ElementKind::Char:
@@ -173,10 +186,7 @@ void expand(const Program& program, StackPool& pool, StepScratch& scratch, Frame
 }
 
 void check_ambiguity(const Program& program, const ParseState& state) {
-    if (state.frames.size() > program.limits.max_parse_positions)
-        throw Error("the grammar is too ambiguous: more than " +
-                    std::to_string(program.limits.max_parse_positions) +
-                    " parse positions at once");
+    if (state.frames.size() > program.limits.max_parse_positions) throw_too_ambiguous(program);
 }
 
 bool advance_codepoint(const Program& program, StackPool& pool, StepScratch& scratch,
@@ -215,8 +225,7 @@ bool filter_partial(const Program& program, const ParseState& in, const PartialU
 
 }  // namespace
 
-void initial_state(const Program& program, StackPool& pool, StepScratch& scratch,
-                   ParseState& out) {
+void initial_state(const Program& program, StackPool& pool, StepScratch& scratch, ParseState& out) {
     out.frames.clear();
     out.complete = false;
     out.partial = {};
@@ -226,8 +235,8 @@ void initial_state(const Program& program, StackPool& pool, StepScratch& scratch
     check_ambiguity(program, out);
 }
 
-bool step_byte(const Program& program, StackPool& pool, StepScratch& scratch,
-               const ParseState& in, uint8_t byte, ParseState& out) {
+bool step_byte(const Program& program, StackPool& pool, StepScratch& scratch, const ParseState& in,
+               uint8_t byte, ParseState& out) {
     out.frames.clear();
     out.complete = false;
     out.partial = {};
@@ -239,10 +248,14 @@ bool step_byte(const Program& program, StackPool& pool, StepScratch& scratch,
         }
         // A lead byte; C0, C1 and F5..FF never start valid UTF-8.
         PartialUtf8 partial;
-        if (byte >= 0xC2 && byte <= 0xDF) partial = {byte & 0x1Fu, 1, 0x80};
-        else if (byte >= 0xE0 && byte <= 0xEF) partial = {byte & 0x0Fu, 2, 0x800};
-        else if (byte >= 0xF0 && byte <= 0xF4) partial = {byte & 0x07u, 3, 0x10000};
-        else return false;
+        if (byte >= 0xC2 && byte <= 0xDF)
+            partial = {byte & 0x1Fu, 1, 0x80};
+        else if (byte >= 0xE0 && byte <= 0xEF)
+            partial = {byte & 0x0Fu, 2, 0x800};
+        else if (byte >= 0xF0 && byte <= 0xF4)
+            partial = {byte & 0x07u, 3, 0x10000};
+        else
+            return false;
         return filter_partial(program, in, partial, out);
     }
     if ((byte & 0xC0) != 0x80) return false;
@@ -272,8 +285,12 @@ std::shared_ptr<const Grammar> Grammar::parse(std::string_view gbnf, std::string
     return std::shared_ptr<const Grammar>(new Grammar(std::move(program)));
 }
 
-size_t Grammar::rule_count() const { return program_->rules.size(); }
-const GrammarLimits& Grammar::limits() const { return program_->limits; }
+size_t Grammar::rule_count() const {
+    return program_->rules.size();
+}
+const GrammarLimits& Grammar::limits() const {
+    return program_->limits;
+}
 
 // --- GrammarMatcher ---
 
@@ -329,8 +346,10 @@ void GrammarMatcher::accept(std::string_view bytes) {
             for (char c : bytes.substr(i, 16)) {
                 const auto u = static_cast<unsigned char>(c);
                 static const char* hex = "0123456789ABCDEF";
-                if (u >= 0x20 && u < 0x7F) shown += c;
-                else shown += std::string("\\x") + hex[u >> 4] + hex[u & 15];
+                if (u >= 0x20 && u < 0x7F)
+                    shown += c;
+                else
+                    shown += std::string("\\x") + hex[u >> 4] + hex[u & 15];
             }
             throw Error("the grammar does not allow \"" + shown + "\" here (byte " +
                         std::to_string(i) + " of the input)");
@@ -350,6 +369,8 @@ bool GrammarMatcher::is_complete() const {
     return state_->complete && state_->partial.remaining == 0;
 }
 
-bool GrammarMatcher::can_continue() const { return !state_->frames.empty(); }
+bool GrammarMatcher::can_continue() const {
+    return !state_->frames.empty();
+}
 
 }  // namespace uma

@@ -19,12 +19,12 @@ using Sequence = std::vector<Element>;
 using Alternatives = std::vector<Sequence>;
 
 bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 class GbnfParser {
-public:
+  public:
     GbnfParser(std::string_view text, const GrammarLimits& limits) : text_(text), limits_(limits) {}
 
     Program parse(std::string_view root_name) {
@@ -44,7 +44,7 @@ public:
         return flatten(root->second);
     }
 
-private:
+  private:
     // --- Errors and positions ---
 
     [[noreturn]] void fail_at(size_t offset, const std::string& message) const {
@@ -113,9 +113,12 @@ private:
         for (int i = 0; i < digits; ++i) {
             const char c = peek();
             int d = -1;
-            if (c >= '0' && c <= '9') d = c - '0';
-            else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+            if (c >= '0' && c <= '9')
+                d = c - '0';
+            else if (c >= 'a' && c <= 'f')
+                d = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F')
+                d = c - 'A' + 10;
             if (d < 0) fail("expected " + std::to_string(digits) + " hexadecimal digits");
             value = value * 16 + static_cast<uint32_t>(d);
             ++pos_;
@@ -134,13 +137,26 @@ private:
             const char e = peek();
             ++pos_;
             switch (e) {
-                case 'x': return parse_hex(2);
-                case 'u': return parse_hex(4);
-                case 'U': return parse_hex(8);
-                case 't': return '\t';
-                case 'n': return '\n';
-                case 'r': return '\r';
-                case '\\': case '"': case '[': case ']': case '-': case '^': case '/': case '.':
+                case 'x':
+                    return parse_hex(2);
+                case 'u':
+                    return parse_hex(4);
+                case 'U':
+                    return parse_hex(8);
+                case 't':
+                    return '\t';
+                case 'n':
+                    return '\n';
+                case 'r':
+                    return '\r';
+                case '\\':
+                case '"':
+                case '[':
+                case ']':
+                case '-':
+                case '^':
+                case '/':
+                case '.':
                     return static_cast<unsigned char>(e);
                 default:
                     fail_at(start, "unknown escape \\" + std::string(1, e == '\0' ? ' ' : e));
@@ -152,10 +168,14 @@ private:
         }
         size_t length = 0;
         uint32_t cp = 0;
-        if (lead >= 0xC2 && lead <= 0xDF) length = 2, cp = lead & 0x1F;
-        else if (lead >= 0xE0 && lead <= 0xEF) length = 3, cp = lead & 0x0F;
-        else if (lead >= 0xF0 && lead <= 0xF4) length = 4, cp = lead & 0x07;
-        else fail("invalid UTF-8 in the grammar");
+        if (lead >= 0xC2 && lead <= 0xDF)
+            length = 2, cp = lead & 0x1F;
+        else if (lead >= 0xE0 && lead <= 0xEF)
+            length = 3, cp = lead & 0x0F;
+        else if (lead >= 0xF0 && lead <= 0xF4)
+            length = 4, cp = lead & 0x07;
+        else
+            fail("invalid UTF-8 in the grammar");
         for (size_t i = 1; i < length; ++i) {
             const auto c = static_cast<unsigned char>(peek(i));
             if ((c & 0xC0) != 0x80) fail("invalid UTF-8 in the grammar");
@@ -320,9 +340,12 @@ private:
                     fail(describe(c) + " must follow something to repeat");
                 uint32_t min = 0, max = kUnbounded;
                 ++pos_;
-                if (c == '+') min = 1;
-                else if (c == '?') max = 1;
-                else if (c == '{') parse_bounds(offset, min, max);
+                if (c == '+')
+                    min = 1;
+                else if (c == '?')
+                    max = 1;
+                else if (c == '{')
+                    parse_bounds(offset, min, max);
                 repeat(rule, item_offset, sequence, item_start, min, max);
             } else {
                 break;
@@ -395,7 +418,8 @@ private:
                 uint32_t max) {
         Sequence item(sequence.begin() + static_cast<ptrdiff_t>(item_start), sequence.end());
         sequence.resize(item_start);
-        if (item.size() > 1) {  // a multi-character literal: repeat it through one rule
+        if (item.empty()) return;  // an empty literal repeated is still empty
+        if (item.size() > 1) {     // a multi-character literal: repeat it through one rule
             Element ref{ElementKind::RuleRef, generated_rule(rule, offset, {item})};
             item = {ref};
         }

@@ -70,9 +70,9 @@ struct Frame {
 
 // A code point whose UTF-8 bytes have only partly arrived.
 struct PartialUtf8 {
-    uint32_t value = 0;    // the bits read so far
-    uint8_t remaining = 0; // continuation bytes still expected
-    uint32_t min_cp = 0;   // smallest code point its length may encode (rejects overlong forms)
+    uint32_t value = 0;     // the bits read so far
+    uint8_t remaining = 0;  // continuation bytes still expected
+    uint32_t min_cp = 0;    // smallest code point its length may encode (rejects overlong forms)
 };
 
 struct ParseState {
@@ -85,7 +85,7 @@ struct ParseState {
 // Return-position stacks shared between frames: a node is (pos, parent) and equal stacks are one
 // node (hash-consed), so comparing frames compares whole stacks.
 class StackPool {
-public:
+  public:
     struct Node {
         uint32_t pos;
         uint32_t parent;
@@ -99,7 +99,7 @@ public:
     // Drops the nodes no frame of `state` can reach, renumbering the others.
     void compact(ParseState& state);
 
-private:
+  private:
     uint32_t find_or_insert(uint64_t key, uint32_t pos, uint32_t parent, uint32_t depth);
     void rehash(size_t buckets);
     std::vector<Node> nodes_;
@@ -108,12 +108,13 @@ private:
 
 // Scratch space for stepping, reused so that the hot loop does not allocate.
 class FrameSet {
-public:
+  public:
     // Inserts; false when already present since the last clear().
     bool insert(Frame f);
     void clear();
+    size_t size() const { return count_; }
 
-private:
+  private:
     std::vector<uint64_t> slots_;
     std::vector<uint32_t> stamps_;
     uint32_t stamp_ = 1;
@@ -124,7 +125,7 @@ private:
 // lead to a state met before (inside a string, almost every byte leads back to the same state),
 // so a walk is mostly table lookups. Frames name pool nodes: clear it when the pool compacts.
 class StateCache {
-public:
+  public:
     static constexpr int32_t kUnknown = -2;
     static constexpr int32_t kRejected = -1;
     int32_t intern(ParseState state);  // sorts the frames; returns the state's id
@@ -135,7 +136,7 @@ public:
     size_t size() const { return states_.size(); }
     void clear();
 
-private:
+  private:
     std::vector<ParseState> states_;
     std::vector<int32_t> transitions_;
     std::unordered_map<std::string, int32_t> ids_;
@@ -152,7 +153,7 @@ struct StepScratch {
 void initial_state(const Program& program, StackPool& pool, StepScratch& scratch, ParseState& out);
 // Feeds one byte: false (and `out` unspecified) when the grammar rejects it. Throws uma::Error
 // when the grammar is too ambiguous (more than limits.max_parse_positions positions).
-bool step_byte(const Program& program, StackPool& pool, StepScratch& scratch,
-               const ParseState& in, uint8_t byte, ParseState& out);
+bool step_byte(const Program& program, StackPool& pool, StepScratch& scratch, const ParseState& in,
+               uint8_t byte, ParseState& out);
 
 }  // namespace uma::grammar_detail

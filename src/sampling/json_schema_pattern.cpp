@@ -16,16 +16,19 @@ const char* const kHex = "0123456789ABCDEF";
 std::string hex_escape(uint32_t cp) {
     std::string out;
     int digits = 2;
-    if (cp > 0xFFFF) out = "\\U", digits = 8;
-    else if (cp > 0xFF) out = "\\u", digits = 4;
-    else out = "\\x";
+    if (cp > 0xFFFF)
+        out = "\\U", digits = 8;
+    else if (cp > 0xFF)
+        out = "\\u", digits = 4;
+    else
+        out = "\\x";
     for (int d = digits - 1; d >= 0; --d) out += kHex[(cp >> (4 * d)) & 15];
     return out;
 }
 
 std::string class_char(uint32_t cp) {
-    if (cp >= 0x20 && cp < 0x7F && cp != ']' && cp != '[' && cp != '\\' && cp != '-' &&
-        cp != '^' && cp != '"')
+    if (cp >= 0x20 && cp < 0x7F && cp != ']' && cp != '[' && cp != '\\' && cp != '-' && cp != '^' &&
+        cp != '"')
         return std::string(1, static_cast<char>(cp));
     return hex_escape(cp);
 }
@@ -51,14 +54,22 @@ void append_utf8(std::string& out, uint32_t cp) {
 // How a code point is written inside a JSON string.
 std::string json_encoded(uint32_t cp) {
     switch (cp) {
-        case '"': return "\\\"";
-        case '\\': return "\\\\";
-        case '\n': return "\\n";
-        case '\r': return "\\r";
-        case '\t': return "\\t";
-        case '\b': return "\\b";
-        case '\f': return "\\f";
-        default: break;
+        case '"':
+            return "\\\"";
+        case '\\':
+            return "\\\\";
+        case '\n':
+            return "\\n";
+        case '\r':
+            return "\\r";
+        case '\t':
+            return "\\t";
+        case '\b':
+            return "\\b";
+        case '\f':
+            return "\\f";
+        default:
+            break;
     }
     std::string out;
     if (cp < 0x20) {
@@ -99,7 +110,7 @@ const CodepointRanges kWord = {{'0', '9'}, {'A', 'Z'}, {'_', '_'}, {'a', 'z'}};
 const CodepointRanges kSpace = {{'\t', '\r'}, {' ', ' '}};  // \t \n \v \f \r and space
 
 class PatternTranslator {
-public:
+  public:
     PatternTranslator(std::string_view pattern, std::string_view any_char)
         : pattern_(pattern), any_char_(any_char) {}
 
@@ -125,7 +136,7 @@ public:
         return expression;
     }
 
-private:
+  private:
     [[noreturn]] void fail(const std::string& message) const {
         throw Error("unsupported \"pattern\" " + quoted_pattern() + ": " + message);
     }
@@ -223,9 +234,11 @@ private:
         if (c == '[') return json_char_in(char_class());
         if (c == '.') {
             ++pos_;
-            return json_char_in(complement(normalized({{'\n', '\n'}, {'\r', '\r'}, {0x2028, 0x2029}})));
+            return json_char_in(
+                complement(normalized({{'\n', '\n'}, {'\r', '\r'}, {0x2028, 0x2029}})));
         }
-        if (c == '*' || c == '+' || c == '?') fail("nothing to repeat before '" + std::string(1, c) + "'");
+        if (c == '*' || c == '+' || c == '?')
+            fail("nothing to repeat before '" + std::string(1, c) + "'");
         if (c == '^' || c == '$') fail("'^' and '$' are supported only at the start and end");
         if (c == '\\') {
             CodepointRanges set;
@@ -249,7 +262,7 @@ private:
         uint32_t value = 0;
         for (size_t i = 0; i < digits; ++i) {
             const char h = peek();
-            int d = h >= '0' && h <= '9' ? h - '0'
+            int d = h >= '0' && h <= '9'   ? h - '0'
                     : h >= 'a' && h <= 'f' ? h - 'a' + 10
                     : h >= 'A' && h <= 'F' ? h - 'A' + 10
                                            : -1;
@@ -267,18 +280,42 @@ private:
         if (at_end()) fail("a pattern cannot end with '\\'");
         const char e = text_[pos_++];
         switch (e) {
-            case 'd': set = kDigits; return true;
-            case 'D': set = complement(kDigits); return true;
-            case 'w': set = kWord; return true;
-            case 'W': set = complement(kWord); return true;
-            case 's': set = kSpace; return true;
-            case 'S': set = complement(kSpace); return true;
-            case 'n': set = {{'\n', '\n'}}; return false;
-            case 'r': set = {{'\r', '\r'}}; return false;
-            case 't': set = {{'\t', '\t'}}; return false;
-            case 'f': set = {{'\f', '\f'}}; return false;
-            case 'v': set = {{'\v', '\v'}}; return false;
-            case '0': set = {{0, 0}}; return false;
+            case 'd':
+                set = kDigits;
+                return true;
+            case 'D':
+                set = complement(kDigits);
+                return true;
+            case 'w':
+                set = kWord;
+                return true;
+            case 'W':
+                set = complement(kWord);
+                return true;
+            case 's':
+                set = kSpace;
+                return true;
+            case 'S':
+                set = complement(kSpace);
+                return true;
+            case 'n':
+                set = {{'\n', '\n'}};
+                return false;
+            case 'r':
+                set = {{'\r', '\r'}};
+                return false;
+            case 't':
+                set = {{'\t', '\t'}};
+                return false;
+            case 'f':
+                set = {{'\f', '\f'}};
+                return false;
+            case 'v':
+                set = {{'\v', '\v'}};
+                return false;
+            case '0':
+                set = {{0, 0}};
+                return false;
             case 'x': {
                 const uint32_t cp = hex_value(2);
                 set = {{cp, cp}};
@@ -359,13 +396,20 @@ std::string gbnf_literal(std::string_view text) {
     std::string out = "\"";
     for (char ch : text) {
         const auto c = static_cast<unsigned char>(ch);
-        if (c == '"') out += "\\\"";
-        else if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else if (c == '\r') out += "\\r";
-        else if (c == '\t') out += "\\t";
-        else if (c < 0x20 || c == 0x7F) out += hex_escape(c);
-        else out += ch;  // UTF-8 passes through: the grammar parser decodes it
+        if (c == '"')
+            out += "\\\"";
+        else if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c < 0x20 || c == 0x7F)
+            out += hex_escape(c);
+        else
+            out += ch;  // UTF-8 passes through: the grammar parser decodes it
     }
     return out + "\"";
 }

@@ -42,19 +42,20 @@ std::string same_length(std::string_view a, std::string_view b) {
     }
     std::vector<std::string> alternatives;
     char middle_lo = static_cast<char>(a[0] + 1), middle_hi = static_cast<char>(b[0] - 1);
-    if (all_of_digit(a_rest, '0')) middle_lo = a[0];
+    if (all_of_digit(a_rest, '0'))
+        middle_lo = a[0];
     else
-        alternatives.push_back(join(digit_class(a[0], a[0]),
-                                    "(" + same_length(a_rest, std::string(a_rest.size(), '9')) +
-                                        ")"));
+        alternatives.push_back(
+            join(digit_class(a[0], a[0]),
+                 "(" + same_length(a_rest, std::string(a_rest.size(), '9')) + ")"));
     const bool high_whole = all_of_digit(b_rest, '9');
     if (high_whole) middle_hi = b[0];
     if (middle_lo <= middle_hi)
         alternatives.push_back(join(digit_class(middle_lo, middle_hi), any_digits(a_rest.size())));
     if (!high_whole)
-        alternatives.push_back(join(digit_class(b[0], b[0]),
-                                    "(" + same_length(std::string(b_rest.size(), '0'), b_rest) +
-                                        ")"));
+        alternatives.push_back(
+            join(digit_class(b[0], b[0]),
+                 "(" + same_length(std::string(b_rest.size(), '0'), b_rest) + ")"));
     std::string out = "(";
     for (size_t i = 0; i < alternatives.size(); ++i) out += (i ? " | " : " ") + alternatives[i];
     return out + " )";
@@ -65,7 +66,8 @@ std::string non_negative(int64_t lo, int64_t hi) {
     int64_t length_start = 0, length_end = 9;  // the numbers with a given digit count
     for (size_t digits = 1; digits <= 18 && length_start <= hi; ++digits) {
         const int64_t from = std::max(lo, length_start), to = std::min(hi, length_end);
-        if (from <= to) alternatives.push_back(same_length(std::to_string(from), std::to_string(to)));
+        if (from <= to)
+            alternatives.push_back(same_length(std::to_string(from), std::to_string(to)));
         length_start = length_end + 1;
         length_end = length_end * 10 + 9;
     }

@@ -33,21 +33,24 @@ struct Primitive {
 // Output order of the shared rules; a rule is written when a schema rule uses it.
 const std::vector<Primitive>& primitives() {
     static const std::vector<Primitive> table = {
-        {"value", "object | array | string | number | boolean | null",
+        {"value",
+         "object | array | string | number | boolean | null",
          {"object", "array", "string", "number", "boolean", "null"}},
         {"object",
          R"("{" ws ( string ":" ws value ( "," ws string ":" ws value )* )? "}" ws)",
          {"string", "value", "ws"}},
         {"array", R"("[" ws ( value ( "," ws value )* )? "]" ws)", {"value", "ws"}},
         {"string", R"("\"" char* "\"" ws)", {"char", "ws"}},
-        {"number", R"("-"? integral ( "." [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,2} )? ws)",
+        {"number",
+         R"("-"? integral ( "." [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,2} )? ws)",
          {"integral", "ws"}},
         {"integer", R"("-"? integral ws)", {"integral", "ws"}},
         {"boolean", R"(( "true" | "false" ) ws)", {"ws"}},
         {"null", R"("null" ws)", {"ws"}},
         {"integral", R"("0" | [1-9] [0-9]{0,15})", {}},
         // One JSON string character; \u escapes are well-formed UTF-16 (surrogates in pairs).
-        {"char", R"([^"\\\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" unicode-escape ))",
+        {"char",
+         R"([^"\\\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" unicode-escape ))",
          {"unicode-escape"}},
         {"unicode-escape",
          R"([0-9a-cA-Ce-fE-F] hex{3} | [dD] [0-7] hex{2} | [dD] [89abAB] hex{2} "\\u" [dD] [c-fC-F] hex{2})",
@@ -55,7 +58,8 @@ const std::vector<Primitive>& primitives() {
         // A key character with one spelling only (no \u, no \/), so keys can be compared.
         {"key-char", R"([^"\\\x00-\x1F] | "\\" ["\\bfnrt])", {}},
         {"hex", "[0-9a-fA-F]", {}},
-        {"date", R"([0-9]{4} "-" ( "0" [1-9] | "1" [0-2] ) "-" ( "0" [1-9] | [12] [0-9] | "3" [01] ))",
+        {"date",
+         R"([0-9]{4} "-" ( "0" [1-9] | "1" [0-2] ) "-" ( "0" [1-9] | [12] [0-9] | "3" [01] ))",
          {}},
         {"time",
          R"(( [01] [0-9] | "2" [0-3] ) ":" [0-5] [0-9] ":" [0-5] [0-9] ( "." [0-9]{1,6} )? ( "Z" | [+-] ( [01] [0-9] | "2" [0-3] ) ":" [0-5] [0-9] ))",
@@ -75,19 +79,33 @@ const Primitive* find_primitive(std::string_view name) {
 }
 
 const std::set<std::string>& unsupported_keywords() {
-    static const std::set<std::string> keywords = {
-        "not", "if", "then", "else", "patternProperties", "dependentRequired",
-        "dependentSchemas", "dependencies", "propertyNames", "minProperties", "maxProperties",
-        "contains", "minContains", "maxContains", "prefixItems", "unevaluatedProperties",
-        "unevaluatedItems", "$dynamicRef", "$recursiveRef"};
+    static const std::set<std::string> keywords = {"not",
+                                                   "if",
+                                                   "then",
+                                                   "else",
+                                                   "patternProperties",
+                                                   "dependentRequired",
+                                                   "dependentSchemas",
+                                                   "dependencies",
+                                                   "propertyNames",
+                                                   "minProperties",
+                                                   "maxProperties",
+                                                   "contains",
+                                                   "minContains",
+                                                   "maxContains",
+                                                   "prefixItems",
+                                                   "unevaluatedProperties",
+                                                   "unevaluatedItems",
+                                                   "$dynamicRef",
+                                                   "$recursiveRef"};
     return keywords;
 }
 
 // Keywords that say nothing about which values are valid.
 bool is_annotation(const std::string& key) {
     static const std::set<std::string> keys = {
-        "title", "description", "default", "examples", "$schema", "$id", "$comment",
-        "deprecated", "readOnly", "writeOnly", "definitions", "$defs", "$anchor", "nullable"};
+        "title",      "description", "default",   "examples",    "$schema", "$id",     "$comment",
+        "deprecated", "readOnly",    "writeOnly", "definitions", "$defs",   "$anchor", "nullable"};
     return keys.count(key) > 0;
 }
 
@@ -95,18 +113,20 @@ std::vector<std::string> types_of(const Json& schema) {
     std::vector<std::string> types;
     const auto it = schema.find("type");
     if (it == schema.end()) return types;
-    if (it->is_string()) types.push_back(it->get<std::string>());
+    if (it->is_string())
+        types.push_back(it->get<std::string>());
     else if (it->is_array())
         for (const auto& t : *it) {
             if (!t.is_string()) throw Error("\"type\" must be a string or a list of strings");
             types.push_back(t.get<std::string>());
         }
-    else throw Error("\"type\" must be a string or a list of strings");
+    else
+        throw Error("\"type\" must be a string or a list of strings");
     return types;
 }
 
 class SchemaConverter {
-public:
+  public:
     explicit SchemaConverter(const Json& root) : root_(root) {
         for (const auto& p : primitives()) names_.insert(p.name);
         names_.insert("root");
@@ -121,7 +141,7 @@ public:
         return out;
     }
 
-private:
+  private:
     [[noreturn]] static void fail(const std::string& path, const std::string& message) {
         throw Error("JSON schema" + (path.empty() ? std::string() : " at " + path) + ": " +
                     message);
@@ -217,7 +237,8 @@ private:
                 std::vector<std::string> both;
                 for (const auto& t : types_of(a))
                     for (const auto& u : types_of(b)) {
-                        if (t == u) both.push_back(t);
+                        if (t == u)
+                            both.push_back(t);
                         else if ((t == "integer" && u == "number") ||
                                  (t == "number" && u == "integer"))
                             both.push_back("integer");
@@ -229,9 +250,12 @@ private:
             } else if (key == "maxLength" || key == "maxItems" || key == "maximum") {
                 mine = std::min(mine, value);
             } else if (key == "items" || key == "additionalProperties") {
-                if (mine == false || value == false) mine = false;
-                else if (mine == true) mine = value;
-                else if (value != true) mine = Json{{"allOf", {mine, value}}};
+                if (mine == false || value == false)
+                    mine = false;
+                else if (mine == true)
+                    mine = value;
+                else if (value != true)
+                    mine = Json{{"allOf", {mine, value}}};
             } else if (key == "enum") {
                 Json kept = Json::array();
                 for (const auto& v : mine)
@@ -253,9 +277,10 @@ private:
         merged.erase("allOf");
         for (const auto& part : all) {
             const Json& target = dereference(part, path);
-            merged = merge(merged, target.is_object() && target.contains("allOf")
-                                       ? flatten_all_of(target, path, depth + 1)
-                                       : target,
+            merged = merge(merged,
+                           target.is_object() && target.contains("allOf")
+                               ? flatten_all_of(target, path, depth + 1)
+                               : target,
                            path);
         }
         return merged;
@@ -316,11 +341,11 @@ private:
             for (size_t i = 0; i < branches.size(); ++i) {
                 const std::string branch_path = path + "/" + key + "/" + std::to_string(i);
                 // A (B | C) is A B | A C: sibling keywords apply to every branch.
-                options.push_back(plain ? visit(branches[i], hint + "-" + std::to_string(i),
-                                                branch_path, depth + 1)
-                                        : visit(merge(siblings, branches[i], branch_path),
-                                                hint + "-" + std::to_string(i), branch_path,
-                                                depth + 1));
+                options.push_back(
+                    plain
+                        ? visit(branches[i], hint + "-" + std::to_string(i), branch_path, depth + 1)
+                        : visit(merge(siblings, branches[i], branch_path),
+                                hint + "-" + std::to_string(i), branch_path, depth + 1));
             }
             return add_rule(hint, alternatives(options));
         }
@@ -328,8 +353,7 @@ private:
             return add_rule(hint, gbnf_literal(schema["const"].dump()) + " " + use("ws"));
         if (schema.contains("enum")) {
             const Json& values = schema["enum"];
-            if (!values.is_array() || values.empty())
-                fail(path, "enum must be a non-empty list");
+            if (!values.is_array() || values.empty()) fail(path, "enum must be a non-empty list");
             std::vector<std::string> options;
             for (const auto& v : values) options.push_back(gbnf_literal(v.dump()));
             return add_rule(hint, "( " + alternatives(options) + " ) " + use("ws"));
@@ -341,14 +365,19 @@ private:
                 return std::any_of(keys.begin(), keys.end(),
                                    [&](const char* k) { return schema.contains(k); });
             };
-            if (has({"properties", "additionalProperties", "required"})) types = {"object"};
-            else if (has({"items", "minItems", "maxItems"})) types = {"array"};
-            else if (has({"minLength", "maxLength", "pattern", "format"})) types = {"string"};
-            else return use("value");
+            if (has({"properties", "additionalProperties", "required"}))
+                types = {"object"};
+            else if (has({"items", "minItems", "maxItems"}))
+                types = {"array"};
+            else if (has({"minLength", "maxLength", "pattern", "format"}))
+                types = {"string"};
+            else
+                return use("value");
         }
         if (types.size() > 1) {
             std::vector<std::string> options;
-            for (const auto& t : types) options.push_back(typed(schema, t, hint + "-" + t, path, depth));
+            for (const auto& t : types)
+                options.push_back(typed(schema, t, hint + "-" + t, path, depth));
             return add_rule(hint, alternatives(options));
         }
         return typed(schema, types[0], hint, path, depth);
@@ -373,14 +402,18 @@ private:
         if (!v.is_number_integer() || v.get<int64_t>() < 0)
             fail(path, std::string(key) + " must be a non-negative integer");
         if (v.get<int64_t>() > kMaxCount)
-            fail(path, std::string(key) + " above " + std::to_string(kMaxCount) +
-                           " is not supported");
+            fail(path,
+                 std::string(key) + " above " + std::to_string(kMaxCount) + " is not supported");
         return v.get<int64_t>();
     }
 
     static std::string repeat(const std::string& item, int64_t min, int64_t max) {
-        if (max < 0) return min == 0 ? item + "*" : min == 1 ? item + "+" : item + "{" + std::to_string(min) + ",}";
-        if (min == max) return min == 0 ? "" : min == 1 ? item : item + "{" + std::to_string(min) + "}";
+        if (max < 0)
+            return min == 0   ? item + "*"
+                   : min == 1 ? item + "+"
+                              : item + "{" + std::to_string(min) + ",}";
+        if (min == max)
+            return min == 0 ? "" : min == 1 ? item : item + "{" + std::to_string(min) + "}";
         if (min == 0 && max == 1) return item + "?";
         return item + "{" + std::to_string(min) + "," + std::to_string(max) + "}";
     }
@@ -429,8 +462,8 @@ private:
         const int64_t max = count(schema, "maxLength", -1, path);
         if (max >= 0 && min > max) fail(path, "minLength is larger than maxLength");
         const std::string body = repeat(use("char"), min, max);
-        return add_rule(hint, quote + (body.empty() ? "" : " " + body) + " " + quote + " " +
-                                  use("ws"));
+        return add_rule(hint,
+                        quote + (body.empty() ? "" : " " + body) + " " + quote + " " + use("ws"));
     }
 
     std::string integer_rule(const Json& schema, const std::string& hint, const std::string& path) {
@@ -471,7 +504,8 @@ private:
             if (schema.contains(key))
                 fail(path, std::string(key) + " is supported for integers only");
         if (!schema.contains("minimum")) return use("number");
-        if (schema["minimum"] != 0) fail(path, "minimum other than 0 is supported for integers only");
+        if (schema["minimum"] != 0)
+            fail(path, "minimum other than 0 is supported for integers only");
         use("number");
         return add_rule(hint, R"(integral ( "." [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,2} )? ws)");
     }
@@ -501,31 +535,33 @@ private:
             return std::find(required.begin(), required.end(), name) != required.end();
         };
         const auto add_property = [&](const std::string& name, const Json& sub) {
-            const std::string value = visit(sub, hint + "-" + name,
-                                            path + "/properties/" + name, depth + 1);
+            const std::string value =
+                visit(sub, hint + "-" + name, path + "/properties/" + name, depth + 1);
             const std::string kv = gbnf_literal(Json(name).dump()) + " " + use("ws") + " \":\" " +
                                    use("ws") + " " + value;
-            properties.push_back({name, add_rule(hint + "-" + name + "-kv", kv), is_required(name)});
+            properties.push_back(
+                {name, add_rule(hint + "-" + name + "-kv", kv), is_required(name)});
         };
         for (const auto& [name, sub] : declared.items()) add_property(name, sub);
         for (const auto& name : required)  // required but not described: any value
             if (!declared.contains(name)) add_property(name, true);
 
         // Unless given, additional properties are allowed only when no property is declared.
-        const Json additional =
-            schema.contains("additionalProperties") ? schema["additionalProperties"] : Json(properties.empty());
+        const Json additional = schema.contains("additionalProperties")
+                                    ? schema["additionalProperties"]
+                                    : Json(properties.empty());
         if (properties.empty() && additional == true) return use("object");
         std::string additional_kv;
         if (additional != false) {
             std::vector<std::string> names;
             for (const auto& p : properties) names.push_back(p.name);
-            const std::string value =
-                additional == true ? use("value")
-                                   : visit(additional, hint + "-additional",
-                                           path + "/additionalProperties", depth + 1);
-            additional_kv = add_rule(hint + "-additional-kv", other_key_rule(hint, names) +
-                                                                  " \":\" " + use("ws") + " " +
-                                                                  value);
+            const std::string value = additional == true
+                                          ? use("value")
+                                          : visit(additional, hint + "-additional",
+                                                  path + "/additionalProperties", depth + 1);
+            additional_kv =
+                add_rule(hint + "-additional-kv",
+                         other_key_rule(hint, names) + " \":\" " + use("ws") + " " + value);
         }
 
         // Properties in order, each optional one may be left out: tail(i, first) is the text
@@ -543,8 +579,8 @@ private:
                 }
             } else {
                 const std::string after = tail(i + 1, false);
-                const std::string with_this =
-                    (first ? "" : comma) + properties[i].kv_rule + (after.empty() ? "" : " " + after);
+                const std::string with_this = (first ? "" : comma) + properties[i].kv_rule +
+                                              (after.empty() ? "" : " " + after);
                 if (properties[i].required) {
                     expression = with_this;
                 } else {
@@ -581,10 +617,14 @@ private:
             for (size_t i = 0; i < inner.size() && reachable;) {
                 size_t length = 1;
                 const auto c = static_cast<unsigned char>(inner[i]);
-                if (c == '\\') length = inner[i + 1] == 'u' ? 6 : 2;
-                else if (c >= 0xF0) length = 4;
-                else if (c >= 0xE0) length = 3;
-                else if (c >= 0xC0) length = 2;
+                if (c == '\\')
+                    length = inner[i + 1] == 'u' ? 6 : 2;
+                else if (c >= 0xF0)
+                    length = 4;
+                else if (c >= 0xE0)
+                    length = 3;
+                else if (c >= 0xC0)
+                    length = 2;
                 const std::string unit(inner.substr(i, length));
                 if (unit.size() == 6) reachable = false;  // key-char cannot spell \u escapes
                 i += length;
@@ -630,7 +670,8 @@ private:
         const auto lead = static_cast<unsigned char>(s[pos]);
         const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
         uint32_t cp = length == 1 ? lead : lead & (0x3F >> (length - 1));
-        for (size_t i = 1; i < length && pos + i < s.size(); ++i) cp = (cp << 6) | (s[pos + i] & 0x3F);
+        for (size_t i = 1; i < length && pos + i < s.size(); ++i)
+            cp = (cp << 6) | (s[pos + i] & 0x3F);
         pos += length;
         return cp;
     }
@@ -651,11 +692,19 @@ std::string primitive_grammar(const std::string& root) {
 
 }  // namespace
 
-std::string json_object_gbnf() { return primitive_grammar("object"); }
-std::string json_value_gbnf() { return primitive_grammar("value"); }
+std::string json_object_gbnf() {
+    return primitive_grammar("object");
+}
+std::string json_value_gbnf() {
+    return primitive_grammar("value");
+}
 
 std::string json_schema_to_gbnf(const nlohmann::ordered_json& schema) {
-    return SchemaConverter(schema).convert();
+    try {
+        return SchemaConverter(schema).convert();
+    } catch (const nlohmann::json::exception& e) {  // e.g. a keyword holding the wrong type
+        throw Error(std::string("JSON schema: ") + e.what());
+    }
 }
 
 std::string json_schema_to_gbnf(std::string_view schema_text) {

@@ -53,7 +53,7 @@ const char* format_regex(const std::string& format) {
 
 template <class Json>
 class Validator {
-public:
+  public:
     explicit Validator(const Json& root) : root_(root) {}
 
     std::optional<std::string> check(const Json& value, const Json& schema, const std::string& path,
@@ -99,7 +99,7 @@ public:
         return check_combinators(value, schema, path, depth);
     }
 
-private:
+  private:
     const Json* resolve(const Json& ref) const {
         if (!ref.is_string()) return nullptr;
         const std::string text = ref.template get<std::string>();
@@ -182,8 +182,8 @@ private:
         if (schema.contains("pattern") && schema["pattern"].is_string()) {
             const auto found = regex_search(schema["pattern"].template get<std::string>(), s);
             if (!found) return "the pattern " + schema["pattern"].dump() + " does not compile";
-            if (!*found) return Json(s).dump() + " does not match the pattern " +
-                                schema["pattern"].dump();
+            if (!*found)
+                return Json(s).dump() + " does not match the pattern " + schema["pattern"].dump();
         }
         if (schema.contains("format") && schema["format"].is_string()) {
             const std::string format = schema["format"].template get<std::string>();
@@ -216,9 +216,10 @@ private:
                                    path + "/" + std::to_string(prefix), depth + 1))
                     return e;
         }
-        const Json* rest = schema.contains("items") && !schema["items"].is_array() ? &schema["items"]
-                           : tuple && schema.contains("additionalItems") ? &schema["additionalItems"]
-                                                                         : nullptr;
+        const Json* rest =
+            schema.contains("items") && !schema["items"].is_array() ? &schema["items"]
+            : tuple && schema.contains("additionalItems")           ? &schema["additionalItems"]
+                                                                    : nullptr;
         if (rest) {
             for (size_t i = prefix; i < array.size(); ++i)
                 if (auto e = check(array[i], *rest, path + "/" + std::to_string(i), depth + 1))
@@ -312,7 +313,8 @@ private:
                 }
                 if (!first_error) first_error = e;
             }
-            if (!any) return error("no anyOf branch matches (first: " + first_error.value_or("") + ")");
+            if (!any)
+                return error("no anyOf branch matches (first: " + first_error.value_or("") + ")");
         }
         if (schema.contains("oneOf")) {
             size_t matching = 0;
@@ -336,16 +338,25 @@ private:
     mutable size_t checks_ = 0;  // work done so far, against kMaxChecks
 };
 
+template <class Json>
+std::optional<std::string> validate(const Json& instance, const Json& schema) {
+    try {
+        return Validator<Json>(schema).check(instance, schema, "", 0);
+    } catch (const nlohmann::json::exception& e) {  // e.g. a keyword holding the wrong type
+        return std::string("the schema is malformed: ") + e.what();
+    }
+}
+
 }  // namespace
 
 std::optional<std::string> validate_json_schema(const nlohmann::json& instance,
                                                 const nlohmann::json& schema) {
-    return Validator<nlohmann::json>(schema).check(instance, schema, "", 0);
+    return validate(instance, schema);
 }
 
 std::optional<std::string> validate_json_schema(const nlohmann::ordered_json& instance,
                                                 const nlohmann::ordered_json& schema) {
-    return Validator<nlohmann::ordered_json>(schema).check(instance, schema, "", 0);
+    return validate(instance, schema);
 }
 
 }  // namespace uma

@@ -73,7 +73,8 @@ TEST(GrammarParse, ErrorsNameLineAndColumn) {
     EXPECT_EQ(parse_error("root ::= \"a\" )"),
               "grammar error at line 1, column 14: expected the end of the line after rule "
               "'root', found ')'");
-    EXPECT_EQ(parse_error("root ::= \"\\q\""), "grammar error at line 1, column 11: unknown escape \\q");
+    EXPECT_EQ(parse_error("root ::= \"\\q\""),
+              "grammar error at line 1, column 11: unknown escape \\q");
     EXPECT_EQ(parse_error("start ::= \"a\""),
               "grammar error: there is no rule named 'root' to start from");
     EXPECT_EQ(parse_error("root ::= \"a\"{99999}"),
@@ -117,10 +118,10 @@ TEST(GrammarParse, EnforcesLimits) {
               std::string::npos);
     small = {};
     small.max_nesting = 10;
-    EXPECT_NE(parse_error("root ::= " + std::string(20, '(') + "\"a\"" + std::string(20, ')'),
-                          small)
-                  .find("nested too deeply"),
-              std::string::npos);
+    EXPECT_NE(
+        parse_error("root ::= " + std::string(20, '(') + "\"a\"" + std::string(20, ')'), small)
+            .find("nested too deeply"),
+        std::string::npos);
 }
 
 TEST(GrammarMatcher, RepetitionBounds) {
@@ -132,6 +133,8 @@ TEST(GrammarMatcher, RepetitionBounds) {
     EXPECT_FALSE(matches(gbnf, "xxyyz"));
     EXPECT_FALSE(matches(gbnf, "xxyyy"));
     EXPECT_FALSE(matches(gbnf, "xxyyyzwww"));
+    // Repeating an empty literal (found by the fuzzer) matches the empty string.
+    EXPECT_TRUE(matches("root ::= \"a\" \"\"{2,3} \"\"* \"b\"", "ab"));
 }
 
 TEST(GrammarMatcher, PrefixesAreAcceptedButIncomplete) {
@@ -182,6 +185,20 @@ TEST(GrammarMatcher, AmbiguousGrammarsTrackEveryParse) {
     EXPECT_TRUE(matches("root ::= \"a\"* \"a\" \"b\"", "aaaab"));
     EXPECT_TRUE(matches("root ::= x x\nx ::= \"a\" | \"aa\" | \"\"", "aaa"));
     EXPECT_FALSE(matches("root ::= x x\nx ::= \"a\" | \"aa\" | \"\"", "aaaaa"));
+}
+
+TEST(GrammarMatcher, ExplosiveAmbiguityIsAnError) {
+    // Each "+?" nests another optional repetition around the last (found by the fuzzer).
+    std::string nested = "root ::= \"a\"";
+    for (int i = 0; i < 20; ++i) nested += "+?";
+    EXPECT_THROW(
+        {
+            GrammarMatcher explosive(Grammar::parse(nested));
+            explosive.accept("aa");
+        },
+        Error);
+    GrammarMatcher ok(Grammar::parse("root ::= \"a\"++"));  // a little is fine
+    EXPECT_TRUE(ok.accepts("aaaa"));
 }
 
 TEST(GrammarMatcher, DeepNestingIsBounded) {

@@ -25,7 +25,16 @@ bool json_grammar_matches(std::string_view text) {
 
 TEST(GrammarJson, AcceptsValidJson) {
     for (const char* text : {
-             R"({})", R"([])", R"("")", "0", "-0", "12.5e-3", "1E+10", "true", "false", "null",
+             R"({})",
+             R"([])",
+             R"("")",
+             "0",
+             "-0",
+             "12.5e-3",
+             "1E+10",
+             "true",
+             "false",
+             "null",
              R"({"a": [1, 2, {"b": null}], "c": "d\"e\\f\u00e9\ud83d\ude00"})",
              "{\n  \"nested\": {\"deeper\": [[], [{}]]}\n}",
              R"(["héllo 😀", "tab\tescaped"])",
@@ -37,10 +46,25 @@ TEST(GrammarJson, AcceptsValidJson) {
 
 TEST(GrammarJson, RejectsInvalidJson) {
     for (const char* text : {
-             R"({)", R"({"a" 1})", R"({"a": 1,})", R"([1 2])", R"([1,])", "01", "1.", ".5",
-             "+1", "tru", "nul", R"("unterminated)", "\"bad \\x escape\"",
-             "\"raw\ncontrol\"", R"("\ud800 lone surrogate")", R"({'a': 1})", "[1]]",
-             R"({"a": 1} {"b": 2})", "\"\xC3\x28\"",
+             R"({)",
+             R"({"a" 1})",
+             R"({"a": 1,})",
+             R"([1 2])",
+             R"([1,])",
+             "01",
+             "1.",
+             ".5",
+             "+1",
+             "tru",
+             "nul",
+             R"("unterminated)",
+             "\"bad \\x escape\"",
+             "\"raw\ncontrol\"",
+             R"("\ud800 lone surrogate")",
+             R"({'a': 1})",
+             "[1]]",
+             R"({"a": 1} {"b": 2})",
+             "\"\xC3\x28\"",
          }) {
         EXPECT_FALSE(json_grammar_matches(text)) << text;
     }
@@ -53,13 +77,11 @@ TEST(GrammarJson, WhitespaceIsBounded) {
 }
 
 TEST(GrammarConstraint, MasksTokensTheGrammarRejects) {
-    auto tokenizer = std::make_unique<test::PieceTokenizer>(
-        std::vector<std::string>{"{", "}", "\"", "a", "ab", "\"a", ":", " ", "1", "12", "x",
-                                 "{\"", "\xC3", "\xA9", "é"});
+    auto tokenizer = std::make_unique<test::PieceTokenizer>(std::vector<std::string>{
+        "{", "}", "\"", "a", "ab", "\"a", ":", " ", "1", "12", "x", "{\"", "\xC3", "\xA9", "é"});
     auto trie = std::make_shared<const TokenTrie>(*tokenizer);
     const int32_t eos = tokenizer->eos();
-    GrammarConstraint c(Grammar::parse(R"(root ::= "{" "\"" [a-zé]+ "\":" " "? [0-9]+ "}")"),
-                        trie);
+    GrammarConstraint c(Grammar::parse(R"(root ::= "{" "\"" [a-zé]+ "\":" " "? [0-9]+ "}")"), trie);
     const auto allowed = [&] {
         std::vector<int32_t> ids;
         const auto& mask = c.allowed_mask();
@@ -144,9 +166,9 @@ TEST(GrammarConstraint, RandomSamplingFollowsTheJsonGrammar) {
 void expect_fast_masking(const Tokenizer& tokenizer, const char* name) {
     const auto trie_start = std::chrono::steady_clock::now();
     auto trie = std::make_shared<const TokenTrie>(tokenizer);
-    const double trie_ms = std::chrono::duration<double, std::milli>(
-                               std::chrono::steady_clock::now() - trie_start)
-                               .count();
+    const double trie_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - trie_start)
+            .count();
     auto grammar = Grammar::parse(json_object_gbnf());
     struct Case {
         const char* label;
@@ -166,16 +188,19 @@ void expect_fast_masking(const Tokenizer& tokenizer, const char* name) {
             allowed.assign(static_cast<size_t>(trie->vocab_size()), 0);
             const auto start = std::chrono::steady_clock::now();
             matcher.mark_allowed_tokens(*trie, allowed);
-            const double ms = std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - start)
-                                  .count();
-            if (i == 0) cold = ms;
-            else warm = std::min(warm, ms);
+            const double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+            if (i == 0)
+                cold = ms;
+            else
+                warm = std::min(warm, ms);
             count = static_cast<size_t>(std::count(allowed.begin(), allowed.end(), 1));
         }
-        std::printf("[ grammar ] %s (%d tokens, trie built in %.0f ms): mask %-11s cold %6.2f ms, "
-                    "warm %5.2f ms, %zu allowed\n",
-                    name, trie->vocab_size(), trie_ms, c.label, cold, warm, count);
+        std::printf(
+            "[ grammar ] %s (%d tokens, trie built in %.0f ms): mask %-11s cold %6.2f ms, "
+            "warm %5.2f ms, %zu allowed\n",
+            name, trie->vocab_size(), trie_ms, c.label, cold, warm, count);
         // Generous bounds: the test machine may be shared with other work.
         EXPECT_LT(cold, 100.0) << name << " " << c.label;
         EXPECT_LT(warm, 50.0) << name << " " << c.label;

@@ -14,7 +14,7 @@ namespace uma::test {
 
 // A vocabulary of fixed pieces; the last token is EOS. encode() is not needed by these tests.
 class PieceTokenizer final : public Tokenizer {
-public:
+  public:
     explicit PieceTokenizer(std::vector<std::string> pieces) : pieces_(std::move(pieces)) {
         pieces_.push_back("</s>");
     }
@@ -38,7 +38,7 @@ public:
     std::string model_name() const override { return "test"; }
     std::string pre_tokenizer_name() const override { return ""; }
 
-private:
+  private:
     std::vector<std::string> pieces_;
 };
 

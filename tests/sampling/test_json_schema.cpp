@@ -128,8 +128,8 @@ TEST(JsonSchema, ArraysCombinatorsAndReferences) {
 
 TEST(JsonSchema, IntegerBoundsAreExact) {
     const std::vector<std::pair<int64_t, int64_t>> ranges = {
-        {0, 0}, {0, 9}, {1, 100}, {-50, 1234}, {-1000, -7}, {17, 17}, {95, 1305}, {-9, 9},
-        {100, 999}, {3, 25000}};
+        {0, 0},   {0, 9},     {1, 100}, {-50, 1234}, {-1000, -7},
+        {17, 17}, {95, 1305}, {-9, 9},  {100, 999},  {3, 25000}};
     for (const auto& [lo, hi] : ranges) {
         const std::string schema = "{\"type\": \"integer\", \"minimum\": " + std::to_string(lo) +
                                    ", \"maximum\": " + std::to_string(hi) + "}";
@@ -161,7 +161,8 @@ TEST(JsonSchema, UnsupportedOrMalformedSchemasAreClearErrors) {
     EXPECT_EQ(conversion_error(R"({"type": "numbr"})"), "JSON schema: unknown type 'numbr'");
     EXPECT_EQ(conversion_error(R"({"type": "number", "maximum": 3})"),
               "JSON schema: maximum is supported for integers only");
-    EXPECT_EQ(conversion_error("{\"type\": "), conversion_error("{\"type\": "));
+    EXPECT_EQ(conversion_error(R"({"type": "array", "uniqueItems": 1})").rfind("JSON schema: ", 0),
+              0u);
     EXPECT_NE(conversion_error("{\"type\": ").find("not valid JSON"), std::string::npos);
     EXPECT_EQ(conversion_error(R"({"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/a"}}})"),
               "grammar error: rule 'root' can never complete (every alternative recurses "

@@ -29,17 +29,17 @@ class TokenTrie;
 
 // Bounds that keep untrusted grammars from exhausting memory or time.
 struct GrammarLimits {
-    size_t max_rules = 65536;          // including those made for groups and repetitions
-    size_t max_elements = 1u << 20;    // compiled size
-    uint32_t max_repetition = 10000;   // the largest m or n in {m,n}
-    size_t max_nesting = 256;          // parentheses inside each other
-    size_t max_stack_depth = 1024;     // rule references open at once while matching
-    size_t max_parse_positions = 4096; // ambiguity: parse positions tracked at once
+    size_t max_rules = 65536;           // including those made for groups and repetitions
+    size_t max_elements = 1u << 20;     // compiled size
+    uint32_t max_repetition = 10000;    // the largest m or n in {m,n}
+    size_t max_nesting = 256;           // parentheses inside each other
+    size_t max_stack_depth = 1024;      // rule references open at once while matching
+    size_t max_parse_positions = 4096;  // ambiguity: parse positions tracked at once
 };
 
 // A parsed and checked grammar; immutable, so one instance can serve many matchers.
 class Grammar {
-public:
+  public:
     // Parses GBNF text starting at rule `root`. Throws uma::Error naming the line and column of
     // a syntax error, an undefined rule, left recursion, or a broken limit.
     static std::shared_ptr<const Grammar> parse(std::string_view gbnf,
@@ -53,15 +53,17 @@ public:
     const GrammarLimits& limits() const;
     const grammar_detail::Program& program() const { return *program_; }
 
-private:
+  private:
     explicit Grammar(std::unique_ptr<grammar_detail::Program> program);
     std::unique_ptr<grammar_detail::Program> program_;
 };
 
 // Where a grammar stands after some bytes: the set of parse positions (a pushdown automaton over
-// bytes, like llama.cpp's grammar stacks) plus a partly read UTF-8 sequence.
+// bytes, like llama.cpp's grammar stacks) plus a partly read UTF-8 sequence. One per generation;
+// not thread-safe (even const members use its scratch space). Throws uma::Error when a grammar
+// turns out too ambiguous (GrammarLimits::max_parse_positions).
 class GrammarMatcher {
-public:
+  public:
     explicit GrammarMatcher(std::shared_ptr<const Grammar> grammar);
     ~GrammarMatcher();
     GrammarMatcher(const GrammarMatcher& other);
@@ -88,7 +90,7 @@ public:
 
     const Grammar& grammar() const { return *grammar_; }
 
-private:
+  private:
     std::shared_ptr<const Grammar> grammar_;
     std::unique_ptr<grammar_detail::StackPool> pool_;
     std::unique_ptr<grammar_detail::ParseState> state_;

@@ -20,15 +20,15 @@ namespace uma {
 // Every token's bytes, precomputed once per tokenizer, as a trie in preorder: shared prefixes are
 // matched once and a rejected byte skips the whole subtree. Immutable; share it between requests.
 class TokenTrie {
-public:
+  public:
     explicit TokenTrie(const Tokenizer& tokenizer);
 
     struct Node {
         uint32_t subtree_end;  // index one past this node's last descendant
         uint32_t token_begin;  // tokens whose piece ends here: tokens_[token_begin, token_end)
         uint32_t token_end;
-        uint16_t depth;        // bytes from the root; the root (index 0) has depth 0
-        uint8_t byte;          // the byte on the edge from the parent
+        uint16_t depth;  // bytes from the root; the root (index 0) has depth 0
+        uint8_t byte;    // the byte on the edge from the parent
     };
     const std::vector<Node>& nodes() const { return nodes_; }
     const std::vector<int32_t>& tokens() const { return tokens_; }
@@ -40,7 +40,7 @@ public:
     int32_t vocab_size() const { return static_cast<int32_t>(pieces_.size()); }
     size_t max_depth() const { return max_depth_; }
 
-private:
+  private:
     std::vector<Node> nodes_;
     std::vector<int32_t> tokens_;
     std::vector<int32_t> end_of_generation_;
@@ -51,8 +51,9 @@ private:
 
 // A TokenConstraint that follows a grammar.
 class GrammarConstraint final : public TokenConstraint {
-public:
-    GrammarConstraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie);
+  public:
+    GrammarConstraint(std::shared_ptr<const Grammar> grammar,
+                      std::shared_ptr<const TokenTrie> trie);
 
     void apply(std::span<float> logits) override;
     bool allows(int32_t token) override;
@@ -63,7 +64,7 @@ public:
     const std::vector<uint8_t>& allowed_mask();
     const GrammarMatcher& matcher() const { return matcher_; }
 
-private:
+  private:
     GrammarMatcher matcher_;
     std::shared_ptr<const TokenTrie> trie_;
     std::vector<uint8_t> allowed_;

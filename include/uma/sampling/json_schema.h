@@ -6,20 +6,20 @@
 // lists of them), properties + required (properties in the order given; optional ones may be
 // left out), additionalProperties (false unless given when there are properties, so output is
 // predictable; true or a schema when given), items, minItems, maxItems, enum, const, anyOf, oneOf
-// (as anyOf: the branches should not overlap), allOf (merged), $ref to #/definitions/..., #/$defs/...
-// or any local JSON pointer (recursion allowed), minLength, maxLength, pattern (a regular
-// expression subset: literals, ., classes, \d \w \s, groups, |, quantifiers, ^ and $), format
-// (date, time, date-time, uuid), integer minimum/maximum/exclusiveMinimum/exclusiveMaximum.
+// (as anyOf: the branches should not overlap), allOf (merged), $ref to #/definitions/...,
+// #/$defs/... or any local JSON pointer (recursion allowed), minLength, maxLength, pattern (a
+// regular expression subset: literals, ., classes, \d \w \s, groups, |, quantifiers, ^ and $),
+// format (date, time, date-time, uuid), integer minimum/maximum/exclusiveMinimum/exclusiveMaximum,
+// number minimum 0.
 // Annotations (title, description, default, examples, ...) are ignored; keywords that would
 // constrain the output in ways the grammar cannot follow are an error rather than ignored.
 //
 // Whitespace between tokens is bounded (at most a line break and 20 blanks), numbers have at
 // most 16 integer and 16 fraction digits, so a model cannot loop on them forever.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace uma {
 

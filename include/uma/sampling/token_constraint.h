@@ -8,7 +8,7 @@ namespace uma {
 // its copy of the logits before choosing, then accept() with the chosen token, so the constraint
 // follows the text as it grows. Implementations hold per-generation state: one per request.
 class TokenConstraint {
-public:
+  public:
     virtual ~TokenConstraint() = default;
 
     // Sets the logit of every token that may not come next to -infinity.
