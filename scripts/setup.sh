@@ -7,12 +7,16 @@ packages=(
   libpcre2-dev nlohmann-json3-dev libcpp-httplib-dev libedit-dev libncurses-dev libssl-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
-  python3 nodejs npm tmux
+  python3 tmux
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (for the server's client-library tests): any install will do; Debian's
+# packages only when the machine has none (Debian's npm conflicts with NodeSource's nodejs).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
