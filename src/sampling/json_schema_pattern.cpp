@@ -4,6 +4,7 @@
 #include <string>
 
 #include "sampling/json_schema_internal.h"
+#include "tokenizer/unicode.h"
 #include "uma/core/error.h"
 
 namespace uma::json_schema_detail {
@@ -33,24 +34,6 @@ std::string class_char(uint32_t cp) {
     return hex_escape(cp);
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 // How a code point is written inside a JSON string.
 std::string json_encoded(uint32_t cp) {
     switch (cp) {
@@ -77,7 +60,7 @@ std::string json_encoded(uint32_t cp) {
         out += kHex[cp >> 4];
         out += kHex[cp & 15];
     } else {
-        append_utf8(out, cp);
+        tok::append_utf8(out, cp);
     }
     return out;
 }
