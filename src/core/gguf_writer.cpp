@@ -118,31 +118,40 @@ void GgufWriter::add_tensor(std::string name, GgmlType type, std::vector<int64_t
     tensors_.push_back({std::move(name), type, std::move(dims), std::vector<uint8_t>(p, p + bytes)});
 }
 
-std::vector<uint8_t> GgufWriter::to_bytes() const {
+std::vector<uint8_t> gguf_header_bytes(
+    const std::vector<std::pair<std::string, GgufValue>>& metadata,
+    const std::vector<GgufTensorLayout>& tensors, size_t alignment) {
     ByteSink out;
-    out.put<uint32_t>(0x46554747u);
+    out.put<uint32_t>(0x46554747u);  // "GGUF"
     out.put<uint32_t>(3);
-    out.put<uint64_t>(tensors_.size());
-    const bool writes_alignment = alignment_ != 32;
-    out.put<uint64_t>(metadata_.size() + (writes_alignment ? 1 : 0));
-    for (const auto& [key, value] : metadata_) {
+    out.put<uint64_t>(tensors.size());
+    out.put<uint64_t>(metadata.size());
+    for (const auto& [key, value] : metadata) {
         out.put_string(key);
         put_value(out, value, true);
     }
-    if (writes_alignment) {
-        out.put_string("general.alignment");
-        put_value(out, GgufValue::make_uint(GgufValueType::UINT32, alignment_), true);
-    }
     uint64_t offset = 0;
-    for (const auto& t : tensors_) {
+    for (const auto& t : tensors) {
         out.put_string(t.name);
         out.put<uint32_t>(static_cast<uint32_t>(t.dims.size()));
         for (int64_t d : t.dims) out.put<uint64_t>(static_cast<uint64_t>(d));
         out.put<uint32_t>(static_cast<uint32_t>(t.type));
         out.put<uint64_t>(offset);
-        offset += (t.data.size() + alignment_ - 1) / alignment_ * alignment_;
+        offset += (t.n_bytes + alignment - 1) / alignment * alignment;
     }
-    out.pad_to(alignment_);
+    out.pad_to(alignment);
+    return out.bytes;
+}
+
+std::vector<uint8_t> GgufWriter::to_bytes() const {
+    auto metadata = metadata_;
+    if (alignment_ != 32)
+        metadata.emplace_back("general.alignment",
+                              GgufValue::make_uint(GgufValueType::UINT32, alignment_));
+    std::vector<GgufTensorLayout> layouts;
+    for (const auto& t : tensors_) layouts.push_back({t.name, t.type, t.dims, t.data.size()});
+    ByteSink out;
+    out.bytes = gguf_header_bytes(metadata, layouts, alignment_);
     for (const auto& t : tensors_) {
         out.bytes.insert(out.bytes.end(), t.data.begin(), t.data.end());
         out.pad_to(alignment_);

@@ -14,67 +14,6 @@ namespace {
 
 constexpr size_t kDefaultAlignment = 32;
 
-class ByteSink {
-  public:
-    template <typename T>
-    void put(T value) {
-        const auto* p = reinterpret_cast<const uint8_t*>(&value);
-        bytes.insert(bytes.end(), p, p + sizeof(T));
-    }
-    void put_string(const std::string& s) {
-        put<uint64_t>(s.size());
-        bytes.insert(bytes.end(), s.begin(), s.end());
-    }
-    std::vector<uint8_t> bytes;
-};
-
-void put_value(ByteSink& out, const GgufValue& v, bool with_type) {
-    if (with_type) out.put<uint32_t>(static_cast<uint32_t>(v.type));
-    switch (v.type) {
-        case GgufValueType::UINT8:
-            out.put<uint8_t>(static_cast<uint8_t>(v.uint_value));
-            break;
-        case GgufValueType::UINT16:
-            out.put<uint16_t>(static_cast<uint16_t>(v.uint_value));
-            break;
-        case GgufValueType::UINT32:
-            out.put<uint32_t>(static_cast<uint32_t>(v.uint_value));
-            break;
-        case GgufValueType::UINT64:
-            out.put<uint64_t>(v.uint_value);
-            break;
-        case GgufValueType::BOOL:
-            out.put<uint8_t>(v.uint_value ? 1 : 0);
-            break;
-        case GgufValueType::INT8:
-            out.put<int8_t>(static_cast<int8_t>(v.int_value));
-            break;
-        case GgufValueType::INT16:
-            out.put<int16_t>(static_cast<int16_t>(v.int_value));
-            break;
-        case GgufValueType::INT32:
-            out.put<int32_t>(static_cast<int32_t>(v.int_value));
-            break;
-        case GgufValueType::INT64:
-            out.put<int64_t>(v.int_value);
-            break;
-        case GgufValueType::FLOAT32:
-            out.put<float>(static_cast<float>(v.float_value));
-            break;
-        case GgufValueType::FLOAT64:
-            out.put<double>(v.float_value);
-            break;
-        case GgufValueType::STRING:
-            out.put_string(v.string_value);
-            break;
-        case GgufValueType::ARRAY:
-            out.put<uint32_t>(static_cast<uint32_t>(v.array_type));
-            out.put<uint64_t>(v.array.size());
-            for (const auto& item : v.array) put_value(out, item, false);
-            break;
-    }
-}
-
 size_t round_up(size_t n, size_t alignment) {
     return (n + alignment - 1) / alignment * alignment;
 }
@@ -175,27 +114,9 @@ size_t GgufStreamWriter::alignment() const {
 }
 
 std::vector<uint8_t> GgufStreamWriter::header_bytes() const {
-    const size_t align = alignment();
-    ByteSink out;
-    out.put<uint32_t>(0x46554747u);  // "GGUF"
-    out.put<uint32_t>(3);
-    out.put<uint64_t>(tensors_.size());
-    out.put<uint64_t>(metadata_.size());
-    for (const auto& [key, value] : metadata_) {
-        out.put_string(key);
-        put_value(out, value, true);
-    }
-    uint64_t offset = 0;
-    for (const auto& t : tensors_) {
-        out.put_string(t.name);
-        out.put<uint32_t>(static_cast<uint32_t>(t.dims.size()));
-        for (int64_t d : t.dims) out.put<uint64_t>(static_cast<uint64_t>(d));
-        out.put<uint32_t>(static_cast<uint32_t>(t.type));
-        out.put<uint64_t>(offset);
-        offset += round_up(t.bytes(), align);
-    }
-    out.bytes.resize(round_up(out.bytes.size(), align), 0);
-    return out.bytes;
+    std::vector<GgufTensorLayout> layouts;
+    for (const auto& t : tensors_) layouts.push_back({t.name, t.type, t.dims, t.bytes()});
+    return gguf_header_bytes(metadata_, layouts, alignment());
 }
 
 void GgufStreamWriter::write(const std::string& path, const FillRows& fill,

@@ -121,6 +121,20 @@ private:
     std::map<std::string, size_t, std::less<>> tensor_index_;
 };
 
+// Where a tensor goes in a GGUF file being written.
+struct GgufTensorLayout {
+    std::string name;
+    GgmlType type = GgmlType::F32;
+    std::vector<int64_t> dims;
+    size_t n_bytes = 0;
+};
+
+// The header of a GGUF v3 file: magic, counts, metadata in order, and tensor infos whose data
+// offsets pack the tensors one after another at `alignment`; padded to `alignment`.
+std::vector<uint8_t> gguf_header_bytes(
+    const std::vector<std::pair<std::string, GgufValue>>& metadata,
+    const std::vector<GgufTensorLayout>& tensors, size_t alignment);
+
 // Writes GGUF v3 files: metadata in insertion order, tensors aligned to `alignment`.
 class GgufWriter {
 public:
