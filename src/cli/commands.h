@@ -18,8 +18,9 @@ int cmd_list(int argc, char** argv);
 int cmd_rm(int argc, char** argv);
 int cmd_cp(int argc, char** argv);
 int cmd_fit(int argc, char** argv);
-// The server (cmd_serve.cpp) and what it has loaded (cmd_ps.cpp).
+// The server (cmd_serve.cpp), what it has loaded (cmd_ps.cpp) and its live metrics (cmd_top.cpp).
 int cmd_serve(int argc, char** argv);
 int cmd_ps(int argc, char** argv);
+int cmd_top(int argc, char** argv);
 
 }  // namespace uma::cli

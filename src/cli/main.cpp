@@ -41,6 +41,11 @@ commands:
                             --models-dir DIR, --keep-alive 5m, --memory-budget 16GB,
                             --origins LIST (or UMA_ORIGINS) for CORS)
   ps                        the models a running server has loaded
+  top                       live view of a running server: requests, tokens/s, memory
+                            bandwidth against the machine's, memory, KV cache, prefix-cache
+                            hit rate (--host HOST:PORT or --url URL, --interval SECONDS,
+                            --once for one plain-text frame); the server's Prometheus
+                            metrics are at GET /metrics
   help                      this text
 
 common options:
@@ -79,6 +84,7 @@ int main(int argc, char** argv) {
         if (command == "fit") return uma::cli::cmd_fit(argc, argv);
         if (command == "serve") return uma::cli::cmd_serve(argc, argv);
         if (command == "ps") return uma::cli::cmd_ps(argc, argv);
+        if (command == "top") return uma::cli::cmd_top(argc, argv);
         std::fprintf(stderr, "uma: unknown command '%s' (see 'uma help')\n", command.c_str());
         return 2;
     } catch (const uma::Error& e) {

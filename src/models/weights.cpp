@@ -34,6 +34,7 @@ Weight WeightLoader::to_weight(const GgufTensorInfo& t, int64_t cols, int64_t ro
     w.count = count;
     w.row_bytes = row_size(t.type, cols);
     w.data = t.data;
+    w.file_mapped = file_.file_mapped();
     return w;
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "uma/backends/cpu/thread_pool.h"
 #include "uma/core/error.h"
 
 #if defined(__x86_64__)
@@ -192,14 +193,10 @@ double measure_read_bandwidth_here(int n_threads, size_t buffer_bytes, int repet
     }
     return sink.load() == 42 ? best + 1e-12 : best;  // keeps the sums observable
 }
-}  // namespace
 
-BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure) {
-    BandwidthMeasurement m;
-    m.threads = n_threads;
-    const std::filesystem::path path = cache_file();
-    const std::string key = std::to_string(n_threads);
-    const std::string cpu = cpu_model();
+// The cache file's contents for this CPU ({"cpu": ...} alone when there is none, it is damaged
+// or it was written on another CPU).
+nlohmann::json read_cache(const std::filesystem::path& path, const std::string& cpu) {
     nlohmann::json cache = nlohmann::json::object();
     if (!path.empty()) {
         std::ifstream in(path);
@@ -210,9 +207,20 @@ BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure) {
                 cache = nlohmann::json::object();  // a damaged cache is measured again
             }
         }
-        m.cache_path = path.string();
     }
     if (!cache.is_object() || cache.value("cpu", "") != cpu) cache = {{"cpu", cpu}};
+    return cache;
+}
+
+}  // namespace
+
+BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure) {
+    BandwidthMeasurement m;
+    m.threads = n_threads;
+    const std::filesystem::path path = cache_file();
+    const std::string key = std::to_string(n_threads);
+    nlohmann::json cache = read_cache(path, cpu_model());
+    if (!path.empty()) m.cache_path = path.string();
     if (!remeasure && cache.contains("read_gbs") && cache["read_gbs"].contains(key) &&
         cache["read_gbs"][key].is_number()) {
         m.gigabytes_per_second = cache["read_gbs"][key].get<double>();
@@ -237,6 +245,18 @@ BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure) {
         if (!out || ec) m.cache_path.clear();  // not fatal: measured again next time
     }
     return m;
+}
+
+std::optional<double> cached_read_bandwidth(int n_threads) {
+    if (n_threads <= 0) n_threads = cpu::ThreadPool::default_thread_count();
+    const nlohmann::json cache = read_cache(cache_file(), cpu_model());
+    const std::string key = std::to_string(n_threads);
+    if (!cache.contains("read_gbs") || !cache["read_gbs"].is_object() ||
+        !cache["read_gbs"].contains(key) || !cache["read_gbs"][key].is_number())
+        return std::nullopt;
+    const double gbs = cache["read_gbs"][key].get<double>();
+    if (gbs <= 0) return std::nullopt;
+    return gbs;
 }
 
 }  // namespace uma

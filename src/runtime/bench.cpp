@@ -12,6 +12,7 @@
 #include "uma/backends/cpu/thread_pool.h"
 #include "uma/core/error.h"
 #include "uma/runtime/bandwidth.h"
+#include "uma/runtime/bytes_per_token.h"
 #include "uma/runtime/loaded_model.h"
 #include "uma/runtime/quantize.h"
 
@@ -43,25 +44,6 @@ std::string model_type_name(const GgufFile& file) {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// What one decoded token reads from memory, apart from the KV cache: every matrix except the
-// token embedding (of which one row is read), unless the embedding doubles as the output.
-double weight_bytes_per_token(const Model& model) {
-    const GgufFile& f = model.file();
-    double bytes = static_cast<double>(model.active_weight_bytes());
-    if (f.find_tensor("output.weight") != nullptr)
-        if (const GgufTensorInfo* embd = f.find_tensor("token_embd.weight"))
-            bytes -= double(embd->n_bytes) - double(embd->n_bytes) / double(embd->rows());
-    return bytes;
-}
-
-// KV cache bytes read by attention for one token at `context` positions.
-double kv_bytes_per_token(const Model& model, double context, GgmlType kv_type) {
-    const ModelConfig& c = model.config();
-    const double row = double(row_size(kv_type, c.n_head_kv * c.head_dim)) +
-                       double(row_size(kv_type, c.n_head_kv * c.head_dim_v));
-    return double(c.n_layer) * row * context;
 }
 
 void summarize(BenchResult& r) {

@@ -113,8 +113,9 @@ KeepAlive parse_keep_alive(const std::string& text) {
     return KeepAlive(static_cast<int64_t>(std::min(total_ms, 1e15)));
 }
 
-ModelManager::ModelManager(ModelManagerOptions options)
+ModelManager::ModelManager(ModelManagerOptions options, ServerMetrics* metrics)
     : options_(std::move(options)),
+      metrics_(metrics),
       store_(options_.store_root.empty() ? ModelStore::default_root() : options_.store_root) {
     budget_ = options_.memory_budget;
     if (budget_ == 0) budget_ = read_meminfo().total / 4 * 3;
@@ -188,7 +189,8 @@ std::shared_ptr<ModelManager::Entry> ModelManager::load_entry(const ResolvedMode
     scheduling.n_ctx = entry->default_ctx;
     scheduling.max_queue = options_.max_queue;
     scheduling.kv_type = options_.kv_type;
-    entry->scheduler = std::make_unique<Scheduler>(entry->model, scheduling);
+    entry->scheduler = std::make_unique<Scheduler>(
+        entry->model, scheduling, metrics_ ? metrics_->model(resolved.name) : nullptr);
     return entry;
 }
 

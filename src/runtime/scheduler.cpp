@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "uma/runtime/bytes_per_token.h"
+
 namespace uma {
 namespace {
 
@@ -55,17 +57,22 @@ struct Scheduler::Slot {
     int64_t step_tokens = 0;  // tokens this slot put in the current forward pass
     TokenId next_token = -1;  // sampled, goes into the cache at the next step
     GenerateStats stats;
-    Clock::time_point admitted_at, first_token_at;
+    Clock::time_point queued_at, admitted_at, first_token_at;
 
     bool prefilling() const { return prompt_done < request.prompt.size(); }
 };
 
-Scheduler::Scheduler(std::shared_ptr<LoadedModel> model, SchedulerOptions options)
-    : model_(std::move(model)), options_(options) {
+Scheduler::Scheduler(std::shared_ptr<LoadedModel> model, SchedulerOptions options,
+                     std::shared_ptr<ModelMetrics> metrics)
+    : model_(std::move(model)), options_(options), metrics_(std::move(metrics)) {
     if (options_.parallel < 1) throw Error("the number of parallel slots must be at least 1");
     if (options_.prefill_chunk < 1 || options_.max_step_tokens < 1)
         throw Error("the prefill chunk and step sizes must be positive");
     for (int i = 0; i < options_.parallel; ++i) slots_.push_back(std::make_unique<Slot>());
+    if (metrics_) {
+        weight_bytes_per_pass_ = weight_bytes_per_token(*model_->model);
+        report_kv_cells();
+    }
     worker_ = std::thread([this] { run(); });
 }
 
@@ -154,6 +161,7 @@ bool Scheduler::admit_pending() {
         Slot& slot = *best;
         slot.request = std::move(pending.request);
         slot.stream = std::move(pending.stream);
+        slot.queued_at = pending.queued_at;
         slot.n_ctx = slot.request.n_ctx;
         if (!slot.cache || slot.cache->n_ctx() < slot.n_ctx) {
             if (slot.cache) cache_bytes_ -= slot.cache->bytes();
@@ -178,6 +186,7 @@ bool Scheduler::admit_pending() {
         slot.admitted_at = Clock::now();
         slot.busy = true;
         ++active_;
+        if (metrics_) metrics_->record_admission(static_cast<int64_t>(reuse));
     }
     return active_ > 0;
 }
@@ -210,6 +219,20 @@ void Scheduler::step() {
     }
     if (batch.empty()) return;
 
+    // What the pass reads: the weights once, and each sequence's keys and values so far.
+    const auto started = Clock::now();
+    int64_t prompt_tokens = 0;
+    double bytes_read = weight_bytes_per_pass_;
+    if (metrics_) {
+        for (const Slot* slot : members) {
+            const double before = double(slot->cache->size());
+            const double count = double(slot->step_tokens);
+            bytes_read +=
+                kv_bytes_per_token(*model_->model, before + (count + 1) / 2, slot->cache->type()) *
+                count;
+            if (slot->prefilling()) prompt_tokens += slot->step_tokens;
+        }
+    }
     try {
         model_->model->forward_batch(batch, *model_->backend, logits_);
     } catch (const std::exception& e) {
@@ -217,6 +240,8 @@ void Scheduler::step() {
         return;
     }
     ++clock_;
+    sampled_this_step_ = 0;
+    if (metrics_) metrics_->count_prompt_tokens(prompt_tokens);
     const auto vocab = static_cast<size_t>(model_->model->config().n_vocab);
     for (size_t i = 0; i < members.size(); ++i) {
         Slot& slot = *members[i];
@@ -232,6 +257,19 @@ void Scheduler::step() {
         }
         sample_and_emit(slot, std::span<const float>(logits_.data() + i * vocab, vocab));
     }
+    if (metrics_) {
+        metrics_->record_pass(started, Clock::now(), prompt_tokens, sampled_this_step_, bytes_read);
+        report_kv_cells();
+    }
+}
+
+void Scheduler::report_kv_cells() {
+    int64_t used = 0, total = 0;
+    for (const auto& slot : slots_) {
+        used += slot->cache ? slot->cache->size() : 0;
+        total += slot->cache ? slot->cache->n_ctx() : options_.n_ctx;
+    }
+    metrics_->set_kv_cells(used, total);
 }
 
 void Scheduler::sample_and_emit(Slot& slot, std::span<const float> logits) {
@@ -253,6 +291,12 @@ void Scheduler::sample_and_emit(Slot& slot, std::span<const float> logits) {
         return;
     }
     ++slot.stats.generated_tokens;
+    ++sampled_this_step_;
+    if (metrics_) {
+        metrics_->count_generated_token();
+        if (slot.stats.generated_tokens == 1)
+            metrics_->record_first_token(seconds_between(slot.queued_at, now));
+    }
     GenerationEvent event;
     const Tokenizer& tokenizer = *model_->tokenizer;
     if (slot.request.top_logprobs >= 0)
@@ -292,15 +336,19 @@ void Scheduler::finish(Slot& slot, const std::string& error) {
     else
         slot.stats.prompt_seconds = seconds_between(slot.admitted_at, Clock::now());
     last.stats = slot.stats;
-    if (!slot.stream->cancelled()) slot.stream->push(std::move(last));
-    slot.stream.reset();
+    if (metrics_) metrics_->record_finished(seconds_between(slot.queued_at, Clock::now()));
+    const std::shared_ptr<GenerationStream> stream = std::move(slot.stream);
     slot.request = {};
     slot.sampler.reset();
     slot.filter.reset();
     slot.busy = false;
     // A prefill cut short leaves history and cache in step: both hold what was evaluated.
-    std::lock_guard lock(mutex_);
-    --active_;
+    {
+        std::lock_guard lock(mutex_);
+        --active_;
+    }
+    // Last, so that a client that has its answer sees the load (and metrics) without it.
+    if (!stream->cancelled()) stream->push(std::move(last));
 }
 
 TokenLogprob token_logprob(std::span<const float> logits, TokenId chosen, int top,

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "http_util.h"
+#include "uma/runtime/metrics.h"
 #include "uma/runtime/model_manager.h"
 #include "uma/runtime/modelfile.h"
 #include "uma/runtime/scheduler.h"
@@ -19,6 +20,7 @@ namespace uma::server {
 struct ServerContext {
     ModelManager& models;
     const ServerOptions& options;
+    ServerMetrics& metrics;
 };
 
 // One generation as a route has planned it.

@@ -11,6 +11,11 @@ void register_ollama_routes(httplib::Server& http, ServerContext& ctx);
 void register_model_routes(httplib::Server& http, ServerContext& ctx);
 // /v1/chat/completions, /v1/completions, /v1/embeddings (openai_routes.cpp)
 void register_openai_routes(httplib::Server& http, ServerContext& ctx);
+// /metrics (metrics_routes.cpp)
+void register_metrics_routes(httplib::Server& http, ServerContext& ctx);
+// The route a request path is counted under in uma_http_requests_total: the path of a known
+// route, "/v1/models/{model}", or "other".
+std::string endpoint_label(const std::string& path);
 
 // Ollama's keep_alive field: a duration string or a number of seconds; nullopt when absent.
 std::optional<KeepAlive> keep_alive_field(const Json& body);

@@ -91,11 +91,12 @@ void parse_host(const std::string& text, ServerOptions& options) {
 
 struct Server::Impl {
     ServerOptions options;
+    ServerMetrics metrics;  // before the models, whose schedulers update it
     ModelManager models;
-    server::ServerContext context{models, options};
+    server::ServerContext context{models, options, metrics};
     httplib::Server http;
 
-    explicit Impl(ServerOptions o) : options(std::move(o)), models(options.models) {}
+    explicit Impl(ServerOptions o) : options(std::move(o)), models(options.models, &metrics) {}
 
     void install() {
         const size_t threads = options.http_threads > 0
@@ -168,9 +169,15 @@ struct Server::Impl {
                 return httplib::Server::HandlerResponse::Handled;
             }));
 
+        // Every answer, also the ones refused above or by httplib, just before it is sent.
+        http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            metrics.count_request(server::endpoint_label(req.path), res.status);
+        });
+
         server::register_model_routes(http, context);
         server::register_ollama_routes(http, context);
         server::register_openai_routes(http, context);
+        server::register_metrics_routes(http, context);
     }
 };
 

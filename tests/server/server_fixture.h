@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_data.h"
@@ -23,8 +25,10 @@ using Json = nlohmann::ordered_json;
 
 class ServerProcess {
   public:
-    // Extra arguments after `uma serve --port 0 --threads 1 --models-dir <empty temp dir>`.
-    explicit ServerProcess(std::vector<std::string> extra = {}) {
+    // Extra arguments after `uma serve --port 0 --threads 1 --models-dir <empty temp dir>`, and
+    // environment variables to set for the server.
+    explicit ServerProcess(std::vector<std::string> extra = {},
+                           std::vector<std::pair<std::string, std::string>> env = {}) {
         store_ = std::filesystem::temp_directory_path() /
                  ("uma-serve-test-" + std::to_string(::getpid()) + "-" +
                   std::to_string(std::random_device{}()));
@@ -44,6 +48,7 @@ class ServerProcess {
             argv.push_back(nullptr);
             unsetenv("UMA_HOST");
             unsetenv("UMA_API_KEY");
+            for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
             execv(argv[0], argv.data());
             _exit(127);
         }
@@ -148,6 +153,24 @@ class ServerProcess {
     std::string log_;
     std::filesystem::path store_;
 };
+
+// A bandwidth cache (UMA_BANDWIDTH_CACHE) in which this CPU reads `gbs` GB/s with one thread
+// (the fixture's --threads 1), as if `uma bench` had measured it; the caller removes the file.
+inline std::filesystem::path write_bandwidth_cache(double gbs) {
+    std::string cpu = "unknown cpu";  // named as bandwidth.cpp names it
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);)
+        if (line.rfind("model name", 0) == 0) {
+            const size_t colon = line.find(':');
+            cpu = colon == std::string::npos ? line : line.substr(colon + 2);
+            break;
+        }
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("uma-test-bandwidth-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(std::random_device{}()) + ".json");
+    std::ofstream(path) << Json{{"cpu", cpu}, {"read_gbs", {{"1", gbs}}}}.dump();
+    return path;
+}
 
 inline std::string stories_model() {
     return data_path("models/stories260K.gguf").string();

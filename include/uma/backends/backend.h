@@ -19,6 +19,9 @@ struct Weight {
     int64_t count = 1;
     size_t row_bytes = 0;
     const uint8_t* data = nullptr;
+    // The data is a read-only file mapping: a backend that copies the weights elsewhere may drop
+    // these pages from the process (they come back from the page cache if read again).
+    bool file_mapped = false;
 
     bool present() const { return data != nullptr; }
     size_t matrix_bytes() const { return row_bytes * static_cast<size_t>(rows); }

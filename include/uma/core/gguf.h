@@ -88,6 +88,8 @@ public:
     size_t alignment() const { return alignment_; }
     size_t file_size() const { return bytes_.size(); }
     size_t data_offset() const { return data_offset_; }
+    // Whether the bytes are a mapping of the file (whose pages can be dropped and read again).
+    bool file_mapped() const { return mapping_ != nullptr; }
 
     const std::vector<std::string>& keys() const { return key_order_; }
     const GgufValue* find(std::string_view key) const;

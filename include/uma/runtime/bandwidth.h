@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace uma {
@@ -21,5 +22,10 @@ double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetition
 // `remeasure` measures again; the cache keeps the best value seen, as a busy machine only ever
 // measures low.
 BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure = false);
+
+// The cached read bandwidth for `n_threads` (<= 0: the default thread count) in GB/s, without
+// ever measuring: nullopt when this CPU has no cached value for that thread count. Cheap enough
+// to call on every /metrics scrape (it reads one small file).
+std::optional<double> cached_read_bandwidth(int n_threads);
 
 }  // namespace uma

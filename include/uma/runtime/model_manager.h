@@ -17,6 +17,7 @@
 
 #include "uma/core/error.h"
 #include "uma/runtime/loaded_model.h"
+#include "uma/runtime/metrics.h"
 #include "uma/runtime/model_store.h"
 #include "uma/runtime/scheduler.h"
 #include "uma/sampling/grammar_constraint.h"
@@ -47,7 +48,9 @@ class ModelManager {
     struct Entry;
 
   public:
-    explicit ModelManager(ModelManagerOptions options);
+    // `metrics` (not owned; it must outlive the manager) receives each model's scheduler
+    // metrics, under the model's name.
+    explicit ModelManager(ModelManagerOptions options, ServerMetrics* metrics = nullptr);
     ~ModelManager();
     ModelManager(const ModelManager&) = delete;
     ModelManager& operator=(const ModelManager&) = delete;
@@ -109,6 +112,7 @@ class ModelManager {
     std::shared_ptr<Entry> load_entry(const ResolvedModel& resolved);
 
     ModelManagerOptions options_;
+    ServerMetrics* metrics_;
     ModelStore store_;
     uint64_t budget_ = 0;
     std::mutex load_mutex_;  // one load at a time, so two requests never load the same model

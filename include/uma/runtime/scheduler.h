@@ -18,6 +18,7 @@
 
 #include "uma/core/error.h"
 #include "uma/runtime/loaded_model.h"
+#include "uma/runtime/metrics.h"
 #include "uma/runtime/session.h"
 #include "uma/sampling/token_constraint.h"
 
@@ -83,7 +84,9 @@ struct SchedulerOptions {
 
 class Scheduler {
   public:
-    Scheduler(std::shared_ptr<LoadedModel> model, SchedulerOptions options);
+    // `metrics`, when given, receives every forward pass, admission and finished request.
+    Scheduler(std::shared_ptr<LoadedModel> model, SchedulerOptions options,
+              std::shared_ptr<ModelMetrics> metrics = nullptr);
     ~Scheduler();  // ends the worker; requests still pending get an error event
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -113,6 +116,7 @@ class Scheduler {
     void step();
     void finish(Slot& slot, const std::string& error = {});
     void sample_and_emit(Slot& slot, std::span<const float> logits);
+    void report_kv_cells();  // to metrics_: cache positions in use and in all slots
 
     std::shared_ptr<LoadedModel> model_;
     SchedulerOptions options_;
@@ -125,6 +129,9 @@ class Scheduler {
     bool stopping_ = false;
     uint64_t clock_ = 0;  // step counter: least recently used slots are reused first
     std::vector<float> logits_;
+    std::shared_ptr<ModelMetrics> metrics_;
+    double weight_bytes_per_pass_ = 0;  // weights one forward pass reads (bytes_per_token.h)
+    int64_t sampled_this_step_ = 0;
     std::thread worker_;
 };
 

@@ -31,6 +31,41 @@ std::string CpuBackend::describe() const {
 }
 
 void CpuBackend::matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) {
+    if (const cpu::detail::PackedMatrix* packed = packed_.find_or_pack(w, pool_))
+        packed_matmul(*packed, w, x, n_tokens, y);
+    else
+        rowwise_matmul(w, x, n_tokens, y, w.rows);
+}
+
+void CpuBackend::packed_matmul(const cpu::detail::PackedMatrix& packed, const Weight& w,
+                               const float* x, int64_t n_tokens, float* y) {
+    const cpu::detail::PackedFormat& format = packed.format();
+    const size_t act_stride = format.activation_bytes(w.cols);
+    activations_.resize(act_stride * static_cast<size_t>(n_tokens));
+    pool_.parallel_for(n_tokens, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t)
+            format.quantize_activation(x + t * w.cols, w.cols,
+                                       activations_.data() + t * act_stride);
+    });
+    pool_.parallel_for(packed.tiles(), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t tile = begin; tile < end; ++tile)
+            format.gemm(packed.tile(tile), w.cols, activations_.data(), act_stride, n_tokens,
+                        y + tile * cpu::detail::kTileRows, w.rows);
+    });
+    // Rows past the last whole tile (only in matrices whose row count is not a multiple of 16).
+    const int64_t tail = w.rows - packed.packed_rows();
+    if (tail == 0) return;
+    Weight rest = w;
+    rest.rows = tail;
+    rest.data = w.data + static_cast<size_t>(packed.packed_rows()) * w.row_bytes;
+    tail_rows_.resize(static_cast<size_t>(n_tokens * tail));
+    rowwise_matmul(rest, x, n_tokens, tail_rows_.data(), tail);
+    for (int64_t t = 0; t < n_tokens; ++t)
+        std::copy_n(tail_rows_.data() + t * tail, tail, y + t * w.rows + packed.packed_rows());
+}
+
+void CpuBackend::rowwise_matmul(const Weight& w, const float* x, int64_t n_tokens, float* y,
+                                int64_t y_stride) {
     const GgmlType act_type = cpu::activation_type(w.type);
     const size_t act_row_bytes = row_size(act_type, w.cols);
     const uint8_t* act_bytes = reinterpret_cast<const uint8_t*>(x);
@@ -60,7 +95,7 @@ void CpuBackend::matmul(const Weight& w, const float* x, int64_t n_tokens, float
     pool_.parallel_for(w.rows, kRowChunk, [&](int64_t begin, int64_t end) {
         for (int64_t t = 0; t < n_tokens; ++t) {
             const uint8_t* a = act_bytes + static_cast<size_t>(t) * a_stride;
-            float* out = y + t * w.rows;
+            float* out = y + t * y_stride;
             for (int64_t r = begin; r < end; ++r)
                 dot(w.cols, out + r, w.data + static_cast<size_t>(r) * w.row_bytes, a);
         }
@@ -90,8 +125,7 @@ void CpuBackend::attention(const AttentionArgs& a) {
             scores.resize(static_cast<size_t>(pos - first + 1));
             float max_score = -INFINITY;
             for (int64_t j = first; j <= pos; ++j) {
-                const uint8_t* k_row = a.k.row(j) +
-                                       row_size(a.k.type, kv_head * a.head_dim);
+                const uint8_t* k_row = a.k.row(j) + row_size(a.k.type, kv_head * a.head_dim);
                 float s;
                 key_dot(a.head_dim, &s, k_row, q);
                 s *= a.scale;
@@ -108,8 +142,7 @@ void CpuBackend::attention(const AttentionArgs& a) {
             std::fill(out, out + a.head_dim_v, 0.0f);
             const float inv = float(1.0 / sum);
             for (int64_t j = first; j <= pos; ++j) {
-                const uint8_t* v_row = a.v.row(j) +
-                                       row_size(a.v.type, kv_head * a.head_dim_v);
+                const uint8_t* v_row = a.v.row(j) + row_size(a.v.type, kv_head * a.head_dim_v);
                 cpu::dequantize_row(a.v.type, v_row, value.data(), a.head_dim_v);
                 const float p = scores[j - first] * inv;
                 for (int64_t d = 0; d < a.head_dim_v; ++d) out[d] += p * value[d];

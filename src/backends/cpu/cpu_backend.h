@@ -1,6 +1,7 @@
 #pragma once
 #include <vector>
 
+#include "backends/cpu/packed_weights.h"
 #include "uma/backends/backend.h"
 #include "uma/backends/cpu/thread_pool.h"
 
@@ -9,7 +10,7 @@ namespace uma {
 // The CPU backend. Matrix products and attention live in cpu_backend.cpp; the cheap elementwise
 // operations in cpu_elementwise.cpp.
 class CpuBackend final : public Backend {
-public:
+  public:
     explicit CpuBackend(int n_threads) : pool_(n_threads) {}
 
     std::string describe() const override;
@@ -27,9 +28,17 @@ public:
                     int64_t first_row) override;
     void attention(const AttentionArgs& args) override;
 
-private:
+  private:
+    // The in-place kernels: one row at a time in the file's own format.
+    void rowwise_matmul(const Weight& w, const float* x, int64_t n_tokens, float* y,
+                        int64_t y_stride);
+    void packed_matmul(const cpu::detail::PackedMatrix& packed, const Weight& w, const float* x,
+                       int64_t n_tokens, float* y);
+
     cpu::ThreadPool pool_;
     std::vector<uint8_t> activations_;
+    std::vector<float> tail_rows_;
+    cpu::detail::PackedWeightCache packed_;
 };
 
 }  // namespace uma

@@ -76,22 +76,6 @@ void unpack_q5_k(const BlockQ5_K& block, int8_t q[kSuperBlock]) {
     }
 }
 
-// Q6_K: per 128 elements, ql holds 64 bytes (elements l and l+32 in the low nibbles of bytes l
-// and l+32, elements l+64 and l+96 in their high nibbles) and qh 32 bytes (2 bits each for
-// l, l+32, l+64, l+96).
-void unpack_q6_k(const BlockQ6_K& block, int8_t q[kSuperBlock]) {
-    for (int chunk = 0; chunk < 2; ++chunk) {
-        const uint8_t* ql = block.ql + 64 * chunk;
-        const uint8_t* qh = block.qh + 32 * chunk;
-        int8_t* out = q + 128 * chunk;
-        for (int l = 0; l < 32; ++l) {
-            out[l] = int8_t(((ql[l] & 0xF) | ((qh[l] >> 0) & 3) << 4) - 32);
-            out[l + 32] = int8_t(((ql[l + 32] & 0xF) | ((qh[l] >> 2) & 3) << 4) - 32);
-            out[l + 64] = int8_t(((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32);
-            out[l + 96] = int8_t(((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32);
-        }
-    }
-}
 
 // ---- decoding ----
 

@@ -24,7 +24,8 @@ constexpr int kSpinIterations = 20000;
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(std::max(1, n_threads)), shares_(static_cast<size_t>(std::max(1, n_threads))) {
     if (n_threads > 512) throw Error("thread count " + std::to_string(n_threads) + " is too large");
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
@@ -99,12 +100,20 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
         body(0, n);
         return;
     }
-    std::atomic<int64_t> next{0};
-    run([&](int, int) {
-        for (;;) {
-            const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
-            if (begin >= n) break;
-            body(begin, std::min(n, begin + grain));
+    const int64_t chunks = (n + grain - 1) / grain;
+    for (int t = 0; t < n_threads_; ++t) {
+        Share& share = shares_[static_cast<size_t>(t)];
+        share.next.store(chunks * t / n_threads_ * grain, std::memory_order_relaxed);
+        share.end = std::min(n, chunks * (t + 1) / n_threads_ * grain);
+    }
+    run([&](int self, int threads) {
+        for (int k = 0; k < threads; ++k) {
+            Share& share = shares_[static_cast<size_t>((self + k) % threads)];
+            for (;;) {
+                const int64_t begin = share.next.fetch_add(grain, std::memory_order_relaxed);
+                if (begin >= share.end) break;
+                body(begin, std::min(share.end, begin + grain));
+            }
         }
     });
 }

@@ -13,7 +13,7 @@ namespace uma::cpu {
 // Decode issues many short jobs per token, so workers spin briefly before sleeping: the wake-up
 // latency of a condition variable alone would dominate small matrix products.
 class ThreadPool {
-public:
+  public:
     explicit ThreadPool(int n_threads);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
@@ -24,15 +24,24 @@ public:
     // Calls job(thread_index, n_threads) once on every thread and returns when all are done.
     void run(const std::function<void(int, int)>& job);
 
-    // Splits [0, n) into chunks of `grain` handed out dynamically; body(begin, end).
+    // Splits [0, n) into chunks of `grain` (every chunk but the last starts and ends on a multiple
+    // of grain); body(begin, end). Each thread works through its own contiguous share first, so
+    // that it reads memory as one long stream the hardware prefetcher can follow, then takes
+    // chunks from the shares of threads that fall behind.
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 
     static int default_thread_count();
 
-private:
+  private:
     void worker_loop(int index);
 
+    struct alignas(64) Share {
+        std::atomic<int64_t> next{0};
+        int64_t end = 0;
+    };
+
     int n_threads_;
+    std::vector<Share> shares_;  // one per thread, reused by every parallel_for
     std::vector<std::thread> workers_;
     const std::function<void(int, int)>* job_ = nullptr;
     std::atomic<uint64_t> generation_{0};

@@ -1,0 +1,334 @@
+// Packing, activation quantization and the plain scalar kernels of the packed formats (see
+// packed_formats.h and packed_layouts.h). The scalar kernels follow the SIMD ones step by step
+// (same integer sums, same order of the float operations per block) so that tests can hold the
+// two together tightly; they also define what the layouts mean.
+#include "backends/cpu/packed_formats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "backends/cpu/packed_layouts.h"
+#include "backends/cpu/quant_blocks.h"
+#include "backends/cpu/quant_formats.h"
+#include "uma/core/fp16.h"
+
+namespace uma::cpu::detail {
+namespace {
+
+using namespace blocks;
+using namespace packed;
+
+// ---- activations ----
+
+void quantize_block32(const float* x, ActBlock32& out, int zero_point) {
+    float amax = 0;
+    for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float d = amax / 127.0f;
+    const float inverse = d > 0 ? 1.0f / d : 0.0f;
+    int sum = 0;
+    for (int i = 0; i < kBlock; ++i) {
+        out.qs[i] = int8_t(std::nearbyint(x[i] * inverse));  // ties to even, as the SIMD code
+        sum += out.qs[i];
+    }
+    out.d = d;
+    out.offset = zero_point * sum;
+}
+
+size_t block32_activation_bytes(int64_t cols) {
+    return size_t(cols / kBlock) * sizeof(ActBlock32);
+}
+
+template <int kZeroPoint>
+void quantize_block32_activation(const float* x, int64_t cols, uint8_t* out) {
+    auto* blocks = reinterpret_cast<ActBlock32*>(out);
+    for (int64_t b = 0; b < cols / kBlock; ++b)
+        quantize_block32(x + kBlock * b, blocks[b], kZeroPoint);
+}
+
+size_t k_activation_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(ActBlockK);
+}
+
+// As llama.cpp's Q8_K: the element of largest magnitude maps to -127.
+void quantize_k_activation(const float* x, int64_t cols, uint8_t* out) {
+    auto* blocks = reinterpret_cast<ActBlockK*>(out);
+    for (int64_t b = 0; b < cols / kSuperBlock; ++b, x += kSuperBlock) {
+        ActBlockK& block = blocks[b];
+        float amax = 0, max = 0;
+        for (int j = 0; j < kSuperBlock; ++j)
+            if (std::fabs(x[j]) > amax) {
+                amax = std::fabs(x[j]);
+                max = x[j];
+            }
+        std::memset(&block, 0, sizeof block);
+        if (amax == 0) continue;
+        const float inverse = -127.0f / max;
+        for (int j = 0; j < kSuperBlock; ++j)
+            block.qs[j] = int8_t(std::min(127.0f, std::nearbyint(inverse * x[j])));
+        for (int j = 0; j < 16; ++j)
+            for (int i = 0; i < 16; ++i) block.sum16[j] += block.qs[16 * j + i];
+        for (int j = 0; j < 8; ++j) block.sum32[j] = block.sum16[2 * j] + block.sum16[2 * j + 1];
+        block.d = 1 / inverse;
+    }
+}
+
+// ---- packing ----
+
+void put_nibble(uint8_t* quants, int r, int c, int q) {
+    uint8_t& byte = quants[nibble_byte(r, c)];
+    byte = uint8_t(nibble_is_high(c) ? (byte & 0x0F) | (q << 4) : (byte & 0xF0) | q);
+}
+int get_nibble(const uint8_t* quants, int r, int c) {
+    const uint8_t byte = quants[nibble_byte(r, c)];
+    return nibble_is_high(c) ? byte >> 4 : byte & 0x0F;
+}
+
+size_t q4_0_tile_bytes(int64_t cols) {
+    return size_t(cols / kBlock) * (kQ4_0QuantBytes + kQ4_0ScaleBytes);
+}
+
+void q4_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t nb = cols / kBlock;
+    uint8_t* quants = tile;
+    auto* scales = reinterpret_cast<uint16_t*>(tile + nb * kQ4_0QuantBytes);
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockQ4_0*>(rows + r * row_bytes);
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* q = quants + b * kQ4_0QuantBytes;
+            for (int c = 0; c < 16; ++c) {
+                put_nibble(q, r, c, in[b].qs[c] & 0x0F);
+                put_nibble(q, r, c + 16, in[b].qs[c] >> 4);
+            }
+            scales[16 * b + r] = in[b].d;
+        }
+    }
+}
+
+size_t q8_0_tile_bytes(int64_t cols) {
+    return size_t(cols / kBlock) * (kQ8_0QuantBytes + kQ8_0ScaleBytes);
+}
+
+void q8_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t nb = cols / kBlock;
+    auto* scales = reinterpret_cast<uint16_t*>(tile + nb * kQ8_0QuantBytes);
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockQ8_0*>(rows + r * row_bytes);
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* q = tile + b * kQ8_0QuantBytes;
+            for (int c = 0; c < kBlock; ++c)
+                q[64 * (c / 4) + 4 * r + c % 4] = uint8_t(in[b].qs[c] + 128);
+            scales[16 * b + r] = in[b].d;
+        }
+    }
+}
+
+size_t q4_k_tile_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(Q4_KSuperBlock);
+}
+
+void q4_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t ns = cols / kSuperBlock;
+    auto* out = reinterpret_cast<Q4_KSuperBlock*>(tile);
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockQ4_K*>(rows + r * row_bytes);
+        for (int64_t s = 0; s < ns; ++s) {
+            uint8_t scales[8], mins[8];
+            unpack_k_scales(in[s].scales, scales, mins);
+            for (int j = 0; j < 8; ++j) {
+                for (int c = 0; c < kBlock; ++c) {
+                    const uint8_t byte = in[s].qs[32 * (j / 2) + c];
+                    put_nibble(out[s].qs[j], r, c, j % 2 ? byte >> 4 : byte & 0x0F);
+                }
+                out[s].scales[j][r] = scales[j];
+                out[s].mins[j][r] = mins[j];
+            }
+            out[s].d[r] = in[s].d;
+            out[s].dmin[r] = in[s].dmin;
+        }
+    }
+}
+
+size_t q6_k_tile_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(Q6_KSuperBlock);
+}
+
+void q6_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t ns = cols / kSuperBlock;
+    auto* out = reinterpret_cast<Q6_KSuperBlock*>(tile);
+    std::memset(out, 0, q6_k_tile_bytes(cols));
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockQ6_K*>(rows + r * row_bytes);
+        for (int64_t s = 0; s < ns; ++s) {
+            int8_t q[kSuperBlock];
+            unpack_q6_k(in[s], q);
+            for (int j = 0; j < 8; ++j)
+                for (int c = 0; c < kBlock; ++c) {
+                    const int value = q[kBlock * j + c] + 32;  // back to 0..63
+                    put_nibble(out[s].low[j], r, c, value & 0x0F);
+                    out[s].high[j][q6_k_high_byte(r, c)] |=
+                        uint8_t((value >> 4) << q6_k_high_shift(c));
+                }
+            for (int k = 0; k < 16; ++k) out[s].scales[k][r] = in[s].scales[k];
+            out[s].d[r] = in[s].d;
+        }
+    }
+}
+
+// ---- scalar kernels ----
+
+// Integer dot product of 32 columns of row r of a nibble-layout block with activation quants.
+int32_t nibble_dot(const uint8_t* quants, int r, const int8_t* a) {
+    int32_t sum = 0;
+    for (int c = 0; c < kBlock; ++c) sum += get_nibble(quants, r, c) * a[c];
+    return sum;
+}
+
+void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t nb = cols / kBlock;
+    const auto* scales = reinterpret_cast<const uint16_t*>(tile + nb * kQ4_0QuantBytes);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                const int32_t sum =
+                    nibble_dot(tile + b * kQ4_0QuantBytes, r, a[b].qs) - a[b].offset;
+                acc += float(sum) * (fp16_to_fp32(scales[16 * b + r]) * a[b].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
+void q8_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t nb = cols / kBlock;
+    const auto* scales = reinterpret_cast<const uint16_t*>(tile + nb * kQ8_0QuantBytes);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t b = 0; b < nb; ++b) {
+                const uint8_t* q = tile + b * kQ8_0QuantBytes;
+                int32_t sum = 0;
+                for (int c = 0; c < kBlock; ++c)
+                    sum += q[64 * (c / 4) + 4 * r + c % 4] * a[b].qs[c];
+                sum -= a[b].offset;
+                acc += float(sum) * (fp16_to_fp32(scales[16 * b + r]) * a[b].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
+void q4_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q4_KSuperBlock*>(tile);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t s = 0; s < ns; ++s) {
+                int32_t scaled = 0, mins = 0;
+                for (int j = 0; j < 8; ++j) {
+                    scaled += nibble_dot(w[s].qs[j], r, a[s].qs + kBlock * j) * w[s].scales[j][r];
+                    mins += w[s].mins[j][r] * a[s].sum32[j];
+                }
+                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
+                acc -= float(mins) * (fp16_to_fp32(w[s].dmin[r]) * a[s].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
+void q6_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q6_KSuperBlock*>(tile);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t s = 0; s < ns; ++s) {
+                int32_t scaled = 0;
+                for (int k = 0; k < 16; ++k) {
+                    const int j = k / 2;
+                    int32_t sum = 0;
+                    for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c) {
+                        const int high =
+                            (w[s].high[j][q6_k_high_byte(r, c)] >> q6_k_high_shift(c)) & 3;
+                        sum +=
+                            (get_nibble(w[s].low[j], r, c) | high << 4) * a[s].qs[kBlock * j + c];
+                    }
+                    scaled += (sum - 32 * a[s].sum16[k]) * w[s].scales[k][r];
+                }
+                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
+constexpr PackedFormat kQ4_0Reference{GgmlType::Q4_0,           kBlock,
+                                      q4_0_tile_bytes,          q4_0_pack_tile,
+                                      block32_activation_bytes, quantize_block32_activation<8>,
+                                      q4_0_gemm_reference};
+constexpr PackedFormat kQ8_0Reference{GgmlType::Q8_0,           kBlock,
+                                      q8_0_tile_bytes,          q8_0_pack_tile,
+                                      block32_activation_bytes, quantize_block32_activation<128>,
+                                      q8_0_gemm_reference};
+constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4_k_tile_bytes,
+                                      q4_k_pack_tile,     k_activation_bytes, quantize_k_activation,
+                                      q4_k_gemm_reference};
+constexpr PackedFormat kQ6_KReference{GgmlType::Q6_K,     kSuperBlock,        q6_k_tile_bytes,
+                                      q6_k_pack_tile,     k_activation_bytes, quantize_k_activation,
+                                      q6_k_gemm_reference};
+
+PackedFormat with_kernels(const PackedFormat& format, PackedKernels kernels) {
+    PackedFormat f = format;
+    f.gemm = kernels.gemm;
+    f.quantize_activation = kernels.quantize_activation;
+    return f;
+}
+
+}  // namespace
+
+const PackedFormat* packed_format_reference(GgmlType type) {
+    switch (type) {
+        case GgmlType::Q4_0:
+            return &kQ4_0Reference;
+        case GgmlType::Q8_0:
+            return &kQ8_0Reference;
+        case GgmlType::Q4_K:
+            return &kQ4_KReference;
+        case GgmlType::Q6_K:
+            return &kQ6_KReference;
+        default:
+            return nullptr;
+    }
+}
+
+PackedKernels packed_kernels_reference(GgmlType type) {
+    const PackedFormat* f = packed_format_reference(type);
+    return f ? PackedKernels{f->gemm, f->quantize_activation} : PackedKernels{};
+}
+
+const PackedFormat* packed_format(GgmlType type, int64_t cols) {
+    // Packing only pays where a kernel reads the packed layout faster than the in-place one.
+    if (active_simd_level() < SimdLevel::avx512) return nullptr;
+    static const PackedFormat avx512[] = {
+        with_kernels(kQ4_0Reference, packed_kernels_avx512(GgmlType::Q4_0)),
+        with_kernels(kQ8_0Reference, packed_kernels_avx512(GgmlType::Q8_0)),
+        with_kernels(kQ4_KReference, packed_kernels_avx512(GgmlType::Q4_K)),
+        with_kernels(kQ6_KReference, packed_kernels_avx512(GgmlType::Q6_K)),
+    };
+    for (const PackedFormat& f : avx512)
+        if (f.type == type && f.gemm != nullptr && cols % f.column_group == 0) return &f;
+    return nullptr;
+}
+
+}  // namespace uma::cpu::detail

@@ -1,0 +1,348 @@
+// AVX-512 VNNI kernels for the packed formats (see packed_layouts.h). Per block of 32 columns a
+// tile's quants become eight vectors of unsigned bytes, lane r holding four columns of row r; each
+// is multiplied (vpdpbusd) with four activation bytes broadcast to every lane, so the 16 rows'
+// sums accumulate side by side. Up to four tokens share one unpacking of the weights, which is
+// what makes prompt processing fast; decode is the one-token case.
+#include "backends/cpu/packed_formats.h"
+
+#if defined(__x86_64__)
+#if !defined(__clang__)
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() values that its own -Wuninitialized
+// flags inside the header; the values are never read.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "backends/cpu/packed_layouts.h"
+
+namespace uma::cpu::detail {
+namespace {
+
+using namespace packed;
+
+inline __m512i broadcast_dword(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return _mm512_set1_epi32(v);
+}
+
+// Two nibble vectors of a block: groups 2k (low nibbles) and 2k + 1 (high nibbles).
+inline void unpack_nibbles(const uint8_t* quants, __m512i w[8]) {
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    for (int k = 0; k < 4; ++k) {
+        const __m512i x = _mm512_loadu_si512(quants + 64 * k);
+        w[2 * k] = _mm512_and_si512(x, mask);
+        w[2 * k + 1] = _mm512_and_si512(_mm512_srli_epi16(x, 4), mask);
+    }
+}
+
+// sum over the 8 groups of w[g] . a[4g .. 4g+3], per row; two chains to halve the latency.
+inline __m512i block_dot(const __m512i w[8], const int8_t* a) {
+    __m512i even = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], broadcast_dword(a));
+    __m512i odd = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], broadcast_dword(a + 4));
+    even = _mm512_dpbusd_epi32(even, w[2], broadcast_dword(a + 8));
+    odd = _mm512_dpbusd_epi32(odd, w[3], broadcast_dword(a + 12));
+    even = _mm512_dpbusd_epi32(even, w[4], broadcast_dword(a + 16));
+    odd = _mm512_dpbusd_epi32(odd, w[5], broadcast_dword(a + 20));
+    even = _mm512_dpbusd_epi32(even, w[6], broadcast_dword(a + 24));
+    odd = _mm512_dpbusd_epi32(odd, w[7], broadcast_dword(a + 28));
+    return _mm512_add_epi32(even, odd);
+}
+
+// ---- Q4_0 and Q8_0: blocks of 32 with one fp16 scale per row ----
+
+struct Q4_0Blocks {
+    static constexpr size_t kQuantBytes = kQ4_0QuantBytes;
+    static void load(const uint8_t* quants, __m512i w[8]) { unpack_nibbles(quants, w); }
+};
+struct Q8_0Blocks {
+    static constexpr size_t kQuantBytes = kQ8_0QuantBytes;
+    static void load(const uint8_t* quants, __m512i w[8]) {
+        for (int g = 0; g < 8; ++g) w[g] = _mm512_loadu_si512(quants + 64 * g);
+    }
+};
+
+template <class Blocks, int T>
+void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                    float* y, int64_t y_stride) {
+    const int64_t nb = cols / kBlock;
+    const auto* scales = reinterpret_cast<const uint16_t*>(tile + nb * Blocks::kQuantBytes);
+    const ActBlock32* a[T];
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) {
+        a[t] = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+        __m512i w[8];
+        Blocks::load(tile + b * Blocks::kQuantBytes, w);
+        const __m512 w_scale =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 16 * b)));
+        for (int t = 0; t < T; ++t) {
+            const ActBlock32& x = a[t][b];
+            const __m512i sum = _mm512_sub_epi32(block_dot(w, x.qs), _mm512_set1_epi32(x.offset));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum),
+                                     _mm512_mul_ps(w_scale, _mm512_set1_ps(x.d)), acc[t]);
+        }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+// ---- Q4_K: super-blocks of 256, per-row sub-block scales and mins ----
+
+template <int T>
+void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+                 int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q4_KSuperBlock*>(tile);
+    const ActBlockK* a[T];
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) {
+        a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t s = 0; s < ns; ++s) {
+        const Q4_KSuperBlock& block = w[s];
+        __m512i scaled[T], mins[T];
+        for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {
+            __m512i q[8];
+            unpack_nibbles(block.qs[j], q);
+            const __m512i scale = _mm512_cvtepu8_epi32(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[j])));
+            // Zero-extended to 32 bits, so the pairwise 16-bit product below multiplies the min
+            // by the low half of the sum (which holds all of it: |sum| < 2^15) and 0 by the rest.
+            const __m512i min = _mm512_cvtepu8_epi32(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.mins[j])));
+            for (int t = 0; t < T; ++t) {
+                const ActBlockK& x = a[t][s];
+                scaled[t] = _mm512_add_epi32(
+                    scaled[t], _mm512_mullo_epi32(block_dot(q, x.qs + kBlock * j), scale));
+                mins[t] = _mm512_dpwssd_epi32(mins[t], min, _mm512_set1_epi32(x.sum32[j]));
+            }
+        }
+        const __m512 d =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.d)));
+        const __m512 dmin =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.dmin)));
+        for (int t = 0; t < T; ++t) {
+            const __m512 x_scale = _mm512_set1_ps(a[t][s].d);
+            acc[t] =
+                _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]), _mm512_mul_ps(d, x_scale), acc[t]);
+            acc[t] =
+                _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins[t]), _mm512_mul_ps(dmin, x_scale), acc[t]);
+        }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+// ---- Q6_K: super-blocks of 256, signed per-row scales per 16 columns ----
+
+// The eight groups of a 32-column block as unsigned 6-bit values: low nibbles as in
+// unpack_nibbles, the high two bits of group 4h + s from bits 2s..2s+1 of high vector h.
+inline void unpack_q6_k(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    const __m512i top = _mm512_set1_epi8(0x30);
+    const __m512i h0 = _mm512_loadu_si512(high), h1 = _mm512_loadu_si512(high + 64);
+    const __m512i bits[8] = {
+        _mm512_slli_epi16(h0, 4), _mm512_slli_epi16(h0, 2), h0, _mm512_srli_epi16(h0, 2),
+        _mm512_slli_epi16(h1, 4), _mm512_slli_epi16(h1, 2), h1, _mm512_srli_epi16(h1, 2),
+    };
+    for (int k = 0; k < 4; ++k) {
+        const __m512i x = _mm512_loadu_si512(low + 64 * k);
+        // Bits 0-3 from the nibbles, 4-5 from the masked high bits: 0xD8 is "c ? b : a".
+        w[2 * k] = _mm512_ternarylogic_epi32(_mm512_and_si512(bits[2 * k], top), x, nibble, 0xD8);
+        w[2 * k + 1] = _mm512_ternarylogic_epi32(_mm512_and_si512(bits[2 * k + 1], top),
+                                                 _mm512_srli_epi16(x, 4), nibble, 0xD8);
+    }
+}
+
+inline __m512i half_block_dot(const __m512i w[4], const int8_t* a) {
+    __m512i even = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], broadcast_dword(a));
+    __m512i odd = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], broadcast_dword(a + 4));
+    even = _mm512_dpbusd_epi32(even, w[2], broadcast_dword(a + 8));
+    odd = _mm512_dpbusd_epi32(odd, w[3], broadcast_dword(a + 12));
+    return _mm512_add_epi32(even, odd);
+}
+
+template <int T>
+void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+                 int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q6_KSuperBlock*>(tile);
+    const ActBlockK* a[T];
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) {
+        a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t s = 0; s < ns; ++s) {
+        const Q6_KSuperBlock& block = w[s];
+        __m512i scaled[T];
+        for (int t = 0; t < T; ++t) scaled[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {
+            __m512i q[8];
+            unpack_q6_k(block.low[j], block.high[j], q);
+            for (int half = 0; half < 2; ++half) {
+                const int k = 2 * j + half;
+                const __m512i scale = _mm512_cvtepi8_epi32(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[k])));
+                for (int t = 0; t < T; ++t) {
+                    const ActBlockK& x = a[t][s];
+                    // sum (q - 32) a = sum q a - 32 sum a, the second term the same in every row.
+                    const __m512i sum = _mm512_sub_epi32(
+                        half_block_dot(q + 4 * half, x.qs + kBlock * j + 16 * half),
+                        _mm512_set1_epi32(32 * x.sum16[k]));
+                    scaled[t] = _mm512_add_epi32(scaled[t], _mm512_mullo_epi32(sum, scale));
+                }
+            }
+        }
+        const __m512 d =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.d)));
+        for (int t = 0; t < T; ++t)
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]),
+                                     _mm512_mul_ps(d, _mm512_set1_ps(a[t][s].d)), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+// ---- drivers: tokens four at a time, then the rest ----
+
+template <void (*Four)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t),
+          void (*Three)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t),
+          void (*Two)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t),
+          void (*One)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t)>
+void gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+          int64_t n_tokens, float* y, int64_t y_stride) {
+    int64_t t = 0;
+    for (; t + 4 <= n_tokens; t += 4)
+        Four(tile, cols, act + t * act_stride, act_stride, y + t * y_stride, y_stride);
+    const uint8_t* rest = act + t * act_stride;
+    float* out = y + t * y_stride;
+    switch (n_tokens - t) {
+        case 3:
+            Three(tile, cols, rest, act_stride, out, y_stride);
+            break;
+        case 2:
+            Two(tile, cols, rest, act_stride, out, y_stride);
+            break;
+        case 1:
+            One(tile, cols, rest, act_stride, out, y_stride);
+            break;
+        default:
+            break;
+    }
+}
+
+void q4_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+               int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm<block32_tokens<Q4_0Blocks, 4>, block32_tokens<Q4_0Blocks, 3>,
+         block32_tokens<Q4_0Blocks, 2>, block32_tokens<Q4_0Blocks, 1>>(tile, cols, act, act_stride,
+                                                                       n_tokens, y, y_stride);
+}
+void q8_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+               int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm<block32_tokens<Q8_0Blocks, 4>, block32_tokens<Q8_0Blocks, 3>,
+         block32_tokens<Q8_0Blocks, 2>, block32_tokens<Q8_0Blocks, 1>>(tile, cols, act, act_stride,
+                                                                       n_tokens, y, y_stride);
+}
+void q4_k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+               int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>(
+        tile, cols, act, act_stride, n_tokens, y, y_stride);
+}
+void q6_k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+               int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>(
+        tile, cols, act, act_stride, n_tokens, y, y_stride);
+}
+
+// ---- activations (byte for byte as the scalar reference) ----
+
+inline __m512i round_to_int(__m512 x) {
+    return _mm512_cvt_roundps_epi32(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+template <int kZeroPoint>
+void quantize_block32(const float* x, int64_t cols, uint8_t* out) {
+    auto* blocks = reinterpret_cast<ActBlock32*>(out);
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock) {
+        const __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
+        const float amax = _mm512_reduce_max_ps(
+            _mm512_max_ps(_mm512_andnot_ps(sign, lo), _mm512_andnot_ps(sign, hi)));
+        const float d = amax / 127.0f;
+        const __m512 inverse = _mm512_set1_ps(d > 0 ? 1.0f / d : 0.0f);
+        const __m512i qlo = round_to_int(_mm512_mul_ps(lo, inverse));
+        const __m512i qhi = round_to_int(_mm512_mul_ps(hi, inverse));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(blocks[b].qs), _mm512_cvtsepi32_epi8(qlo));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(blocks[b].qs + 16), _mm512_cvtsepi32_epi8(qhi));
+        blocks[b].d = d;
+        blocks[b].offset = kZeroPoint * _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+    }
+}
+
+void quantize_k(const float* x, int64_t cols, uint8_t* out) {
+    auto* blocks = reinterpret_cast<ActBlockK*>(out);
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int64_t b = 0; b < cols / kSuperBlock; ++b, x += kSuperBlock) {
+        ActBlockK& block = blocks[b];
+        __m512 m = _mm512_setzero_ps();
+        for (int i = 0; i < kSuperBlock; i += 16)
+            m = _mm512_max_ps(m, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + i)));
+        const float amax = _mm512_reduce_max_ps(m);
+        std::memset(&block, 0, sizeof block);
+        if (amax == 0) continue;
+        float max = 0;
+        for (int j = 0; j < kSuperBlock; ++j)
+            if (std::fabs(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
+        const float inverse = -127.0f / max;
+        const __m512 scale = _mm512_set1_ps(inverse);
+        for (int j = 0; j < 16; ++j) {
+            const __m512i q =
+                _mm512_min_epi32(round_to_int(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * j), scale)),
+                                 _mm512_set1_epi32(127));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(block.qs + 16 * j),
+                             _mm512_cvtsepi32_epi8(q));
+            block.sum16[j] = _mm512_reduce_add_epi32(q);
+        }
+        for (int j = 0; j < 8; ++j) block.sum32[j] = block.sum16[2 * j] + block.sum16[2 * j + 1];
+        block.d = 1 / inverse;
+    }
+}
+
+}  // namespace
+
+PackedKernels packed_kernels_avx512(GgmlType type) {
+    switch (type) {
+        case GgmlType::Q4_0:
+            return {q4_0_gemm, quantize_block32<8>};
+        case GgmlType::Q8_0:
+            return {q8_0_gemm, quantize_block32<128>};
+        case GgmlType::Q4_K:
+            return {q4_k_gemm, quantize_k};
+        case GgmlType::Q6_K:
+            return {q6_k_gemm, quantize_k};
+        default:
+            return {};
+    }
+}
+
+}  // namespace uma::cpu::detail
+
+#else  // not x86-64
+
+namespace uma::cpu::detail {
+PackedKernels packed_kernels_avx512(GgmlType) {
+    return {};
+}
+}  // namespace uma::cpu::detail
+
+#endif

@@ -1,0 +1,187 @@
+// The packed formats: the AVX-512 kernels against the scalar kernel on the packed layout (tight),
+// and the packed product against the in-place reference dot product on the original rows (within
+// the error of quantizing the activations differently). Also the backend's matrix product with
+// row counts that leave a partial tile.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "backends/cpu/packed_formats.h"
+#include "backends/cpu/quant_formats.h"
+#include "test_quant_helpers.h"
+#include "uma/backends/backend.h"
+#include "uma/backends/cpu/quant.h"
+
+namespace uma::cpu::detail {
+namespace {
+
+using test::gaussian_values;
+
+const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K};
+
+struct Matrix {
+    GgmlType type;
+    int64_t rows, cols;
+    size_t row_bytes;
+    std::vector<uint8_t> bytes;
+    std::vector<float> dequantized;  // [rows][cols]
+};
+
+// Rows of very different magnitudes, one block of zeros, one row all zero.
+Matrix random_matrix(GgmlType type, int64_t rows, int64_t cols, uint32_t seed) {
+    Matrix m{type, rows, cols, row_size(type, cols), {}, {}};
+    m.bytes.resize(m.row_bytes * size_t(rows));
+    m.dequantized.resize(size_t(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        auto values = gaussian_values(cols, seed + uint32_t(r), std::pow(10.0f, float(r % 4) - 2));
+        if (r == 5) std::fill(values.begin(), values.begin() + 32, 0.0f);
+        if (r == 7) std::fill(values.begin(), values.end(), 0.0f);
+        quantize_row(type, values.data(), m.bytes.data() + size_t(r) * m.row_bytes, cols);
+        dequantize_row(type, m.bytes.data() + size_t(r) * m.row_bytes,
+                       m.dequantized.data() + r * cols, cols);
+    }
+    return m;
+}
+
+std::vector<uint8_t> pack(const PackedFormat& format, const Matrix& m) {
+    const size_t tile_bytes = format.tile_bytes(m.cols);
+    std::vector<uint8_t> tiles(tile_bytes * size_t(m.rows / kTileRows));
+    for (int64_t t = 0; t < m.rows / kTileRows; ++t)
+        format.pack_tile(m.bytes.data() + size_t(t * kTileRows) * m.row_bytes, m.row_bytes, m.cols,
+                         tiles.data() + size_t(t) * tile_bytes);
+    return tiles;
+}
+
+std::vector<uint8_t> quantized_activations(const PackedFormat& format,
+                                           QuantizeActivationFn quantize,
+                                           const std::vector<float>& x, int64_t n_tokens,
+                                           int64_t cols) {
+    const size_t stride = format.activation_bytes(cols);
+    std::vector<uint8_t> act(stride * size_t(n_tokens));
+    for (int64_t t = 0; t < n_tokens; ++t)
+        quantize(x.data() + t * cols, cols, act.data() + t * stride);
+    return act;
+}
+
+std::vector<float> packed_product(const PackedFormat& format, PackedGemmFn gemm, const Matrix& m,
+                                  const std::vector<uint8_t>& tiles,
+                                  const std::vector<uint8_t>& act, int64_t n_tokens) {
+    std::vector<float> y(size_t(n_tokens * m.rows), NAN);
+    const size_t tile_bytes = format.tile_bytes(m.cols);
+    for (int64_t t = 0; t < m.rows / kTileRows; ++t)
+        gemm(tiles.data() + size_t(t) * tile_bytes, m.cols, act.data(),
+             format.activation_bytes(m.cols), n_tokens, y.data() + t * kTileRows, m.rows);
+    return y;
+}
+
+// sum |w| |x| per output: the scale against which activation-quantization error is measured.
+double magnitude(const Matrix& m, const float* x, int64_t r) {
+    double s = 0;
+    for (int64_t c = 0; c < m.cols; ++c)
+        s += std::fabs(double(m.dequantized[r * m.cols + c]) * x[c]);
+    return s;
+}
+
+TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
+    for (GgmlType type : kPackedTypes) {
+        const PackedFormat* format = packed_format_reference(type);
+        ASSERT_NE(format, nullptr) << type_name(type);
+        const int64_t rows = 48, cols = 512, n_tokens = 3;
+        const Matrix m = random_matrix(type, rows, cols, 11);
+        const auto tiles = pack(*format, m);
+        const auto x = gaussian_values(n_tokens * cols, 3);
+        const auto act =
+            quantized_activations(*format, format->quantize_activation, x, n_tokens, cols);
+        const auto y = packed_product(*format, format->gemm, m, tiles, act, n_tokens);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            for (int64_t r = 0; r < rows; ++r) {
+                double exact = 0;
+                for (int64_t c = 0; c < cols; ++c)
+                    exact += double(m.dequantized[r * cols + c]) * x[t * cols + c];
+                // int8 activations: each carries at most half a step of 1/127 of its block's max.
+                const double tolerance = 0.02 * magnitude(m, x.data() + t * cols, r) + 1e-6;
+                EXPECT_NEAR(y[t * rows + r], exact, tolerance)
+                    << type_name(type) << " token " << t << " row " << r;
+                if (r == 7) {
+                    EXPECT_EQ(y[t * rows + r], 0.0f);
+                }
+            }
+        }
+    }
+}
+
+TEST(PackedKernels, Avx512MatchesTheScalarKernel) {
+    if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+    for (GgmlType type : kPackedTypes) {
+        const PackedFormat* format = packed_format_reference(type);
+        const PackedKernels fast = packed_kernels_avx512(type);
+        ASSERT_NE(fast.gemm, nullptr) << type_name(type);
+        for (int64_t cols : {256, 2048, 5632 / 256 * 256 + 256}) {
+            const int64_t rows = 32;
+            const Matrix m = random_matrix(type, rows, cols, uint32_t(cols));
+            const auto tiles = pack(*format, m);
+            // Every token count exercises a different mix of the four/three/two/one-token paths.
+            for (int64_t n_tokens : {1, 2, 3, 4, 5, 6, 7, 9}) {
+                auto x = gaussian_values(n_tokens * cols, uint32_t(n_tokens));
+                for (int64_t i = 0; i < 64; ++i) x[size_t(i)] = 0.0f;  // an all-zero block
+                const auto act_ref =
+                    quantized_activations(*format, format->quantize_activation, x, n_tokens, cols);
+                const auto act_fast =
+                    quantized_activations(*format, fast.quantize_activation, x, n_tokens, cols);
+                ASSERT_EQ(act_ref, act_fast) << type_name(type) << " activation bytes";
+                const auto y_ref =
+                    packed_product(*format, format->gemm, m, tiles, act_ref, n_tokens);
+                const auto y_fast = packed_product(*format, fast.gemm, m, tiles, act_ref, n_tokens);
+                for (size_t i = 0; i < y_ref.size(); ++i)
+                    ASSERT_NEAR(y_fast[i], y_ref[i],
+                                1e-4 * std::fabs(y_ref[i]) + 1e-5)  // FMA vs. multiply-add
+                        << type_name(type) << " cols " << cols << " tokens " << n_tokens
+                        << " output " << i;
+            }
+        }
+    }
+}
+
+// The backend's product against the in-place reference kernels, for row counts with and without a
+// partial last tile and for decode and prompt-sized batches.
+TEST(PackedKernels, BackendMatmulMatchesTheReferenceDotProduct) {
+    auto backend = make_cpu_backend(2);
+    for (GgmlType type : kPackedTypes) {
+        for (int64_t rows : {16, 40, 64}) {
+            const int64_t cols = 768;
+            const Matrix m = random_matrix(type, rows, cols, uint32_t(rows) + 100);
+            Weight w;
+            w.name = "test";
+            w.type = type;
+            w.cols = cols;
+            w.rows = rows;
+            w.row_bytes = m.row_bytes;
+            w.data = m.bytes.data();
+            for (int64_t n_tokens : {1, 6}) {
+                const auto x = gaussian_values(n_tokens * cols, 77);
+                std::vector<float> y(size_t(n_tokens * rows));
+                backend->matmul(w, x.data(), n_tokens, y.data());
+                const GgmlType act_type = activation_type(type);
+                std::vector<uint8_t> act(row_size(act_type, cols));
+                for (int64_t t = 0; t < n_tokens; ++t) {
+                    quantize_row(act_type, x.data() + t * cols, act.data(), cols);
+                    for (int64_t r = 0; r < rows; ++r) {
+                        float expected = 0;
+                        vec_dot_reference(type)(cols, &expected, m.bytes.data() + r * m.row_bytes,
+                                                act.data());
+                        EXPECT_NEAR(y[t * rows + r], expected,
+                                    0.02 * magnitude(m, x.data() + t * cols, r) + 1e-6)
+                            << type_name(type) << " rows " << rows << " token " << t << " row "
+                            << r;
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace uma::cpu::detail
