@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backends/cpu/attention_rows.h"
 #include "backends/cpu/quant_prepared.h"
 #include "uma/backends/cpu/quant.h"
 #include "uma/core/error.h"
@@ -111,41 +112,56 @@ void CpuBackend::get_row(const Weight& w, int64_t row, float* out) {
 
 void CpuBackend::attention(const AttentionArgs& a) {
     const int64_t group = a.n_heads / a.n_kv_heads;
-    const cpu::VecDotFn key_dot = cpu::vec_dot_kernel(a.k.type);
-    pool_.parallel_for(a.n_tokens * a.n_heads, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> scores;
-        std::vector<float> value(a.head_dim_v);
+    const cpu::detail::SimdLevel level = cpu::detail::active_simd_level();
+    const cpu::detail::AttentionRowKernels* keys =
+        cpu::detail::attention_row_kernels(a.k.type, level);
+    const cpu::detail::AttentionRowKernels* values =
+        cpu::detail::attention_row_kernels(a.v.type, level);
+    if (keys == nullptr || values == nullptr)
+        throw Error("attention over a " + std::string(type_name(a.k.type)) + "/" +
+                    std::string(type_name(a.v.type)) + " cache is not supported");
+    const int64_t q_stride = a.n_heads * a.head_dim;
+    const int64_t out_stride = a.n_heads * a.head_dim_v;
+    // One job per (query token, key/value head): the heads of a group read each cached row once.
+    pool_.parallel_for(a.n_tokens * a.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> scores;  // [key][head of the group]
+        std::vector<float> weights(static_cast<size_t>(group));
         for (int64_t job = begin; job < end; ++job) {
-            const int64_t t = job / a.n_heads;
-            const int64_t h = job % a.n_heads;
-            const int64_t kv_head = h / group;
+            const int64_t t = job / a.n_kv_heads;
+            const int64_t kv_head = job % a.n_kv_heads;
             const int64_t pos = a.positions[t];
             const int64_t first = a.window > 0 ? std::max<int64_t>(0, pos - a.window + 1) : 0;
-            const float* q = a.q + (t * a.n_heads + h) * a.head_dim;
-            scores.resize(static_cast<size_t>(pos - first + 1));
-            float max_score = -INFINITY;
-            for (int64_t j = first; j <= pos; ++j) {
-                const uint8_t* k_row = a.k.row(j) + row_size(a.k.type, kv_head * a.head_dim);
-                float s;
-                key_dot(a.head_dim, &s, k_row, q);
-                s *= a.scale;
-                if (a.softcap > 0) s = a.softcap * std::tanh(s / a.softcap);
-                scores[j - first] = s;
-                max_score = std::max(max_score, s);
-            }
-            double sum = 0;
-            for (auto& s : scores) {
-                s = std::exp(s - max_score);
-                sum += s;
-            }
-            float* out = a.out + (t * a.n_heads + h) * a.head_dim_v;
-            std::fill(out, out + a.head_dim_v, 0.0f);
-            const float inv = float(1.0 / sum);
-            for (int64_t j = first; j <= pos; ++j) {
-                const uint8_t* v_row = a.v.row(j) + row_size(a.v.type, kv_head * a.head_dim_v);
-                cpu::dequantize_row(a.v.type, v_row, value.data(), a.head_dim_v);
-                const float p = scores[j - first] * inv;
-                for (int64_t d = 0; d < a.head_dim_v; ++d) out[d] += p * value[d];
+            const int64_t n_keys = pos - first + 1;
+            const float* q = a.q + t * q_stride + kv_head * group * a.head_dim;
+            const size_t k_offset = row_size(a.k.type, kv_head * a.head_dim);
+            const size_t v_offset = row_size(a.v.type, kv_head * a.head_dim_v);
+            scores.resize(static_cast<size_t>(n_keys * group));
+            for (int64_t j = 0; j < n_keys; ++j)
+                keys->dot(a.k.row(first + j) + k_offset, q, a.head_dim, int(group), a.head_dim,
+                          scores.data() + j * group);
+            std::vector<float> max_score(static_cast<size_t>(group), -INFINITY);
+            for (int64_t j = 0; j < n_keys; ++j)
+                for (int64_t h = 0; h < group; ++h) {
+                    float& s = scores[size_t(j * group + h)];
+                    s *= a.scale;
+                    if (a.softcap > 0) s = a.softcap * std::tanh(s / a.softcap);
+                    max_score[size_t(h)] = std::max(max_score[size_t(h)], s);
+                }
+            std::vector<double> sum(static_cast<size_t>(group), 0.0);
+            for (int64_t j = 0; j < n_keys; ++j)
+                for (int64_t h = 0; h < group; ++h) {
+                    float& s = scores[size_t(j * group + h)];
+                    s = std::exp(s - max_score[size_t(h)]);
+                    sum[size_t(h)] += s;
+                }
+            float* out = a.out + t * out_stride + kv_head * group * a.head_dim_v;
+            for (int64_t h = 0; h < group; ++h)
+                std::fill(out + h * a.head_dim_v, out + (h + 1) * a.head_dim_v, 0.0f);
+            for (int64_t j = 0; j < n_keys; ++j) {
+                for (int64_t h = 0; h < group; ++h)
+                    weights[size_t(h)] = float(scores[size_t(j * group + h)] / sum[size_t(h)]);
+                values->accumulate(a.v.row(first + j) + v_offset, weights.data(), int(group),
+                                   a.head_dim_v, out, a.head_dim_v);
             }
         }
     });
