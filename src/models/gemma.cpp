@@ -63,17 +63,18 @@ protected:
     void layer(int64_t index, ForwardPass& pass) override {
         const Layer& L = layers_[index];
         const int64_t size = pass.n * config_.n_embd;
-        std::vector<float> h(size), delta(size);
+        float* h = pass.scratch.get(Scratch::h, size);
+        float* delta = pass.scratch.get(Scratch::delta, size);
         // x += post_norm(attention(norm(x)))
-        norm(pass, pass.x.data(), L.attention.norm, h.data());
-        attention(pass, index, L.attention, h.data(), delta.data(), L.options);
-        norm(pass, delta.data(), L.post_attention_norm, h.data());
-        add_in_place(pass.x.data(), h.data(), size);
+        norm(pass, pass.x.data(), L.attention.norm, h);
+        attention(pass, index, L.attention, h, delta, L.options);
+        norm(pass, delta, L.post_attention_norm, h);
+        add_in_place(pass.x.data(), h, size);
         // x += post_norm(geglu_ffn(norm(x)))
-        norm(pass, pass.x.data(), L.ffn.norm, h.data());
-        feed_forward(pass, L.ffn, h.data(), delta.data(), true);
-        norm(pass, delta.data(), L.post_ffn_norm, h.data());
-        add_in_place(pass.x.data(), h.data(), size);
+        norm(pass, pass.x.data(), L.ffn.norm, h);
+        feed_forward(pass, L.ffn, h, delta, true);
+        norm(pass, delta, L.post_ffn_norm, h);
+        add_in_place(pass.x.data(), h, size);
     }
 
 private:

@@ -94,10 +94,19 @@ void TransformerModel::embed(ForwardPass& pass) {
         pass.be.get_row(token_embd_, pass.tokens[t], pass.x.data() + t * config_.n_embd);
 }
 
+float* ScratchBuffers::get(Scratch slot, int64_t n) {
+    Buffer& b = buffers_[static_cast<size_t>(slot)];
+    if (b.size < n) {
+        b.data = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n));
+        b.size = n;
+    }
+    return b.data.get();
+}
+
 void TransformerModel::forward_batch(std::span<const SequenceBatch> batch, Backend& be,
                                      std::vector<float>& logits) {
     const ModelConfig& c = config_;
-    ForwardPass pass(be);
+    ForwardPass pass(be, scratch_);
     for (const SequenceBatch& s : batch) {
         if (!s.cache) throw Error("forward pass without a KV cache");
         if (s.tokens.empty()) throw Error("forward pass over zero tokens");
@@ -149,42 +158,45 @@ void TransformerModel::attention(ForwardPass& pass, int64_t layer, const Attenti
     const int64_t n = pass.n;
     const int64_t q_dim = c.n_head * c.head_dim, kv_dim = c.n_head_kv * c.head_dim;
     const int64_t v_dim = c.n_head_kv * c.head_dim_v, attn_dim = c.n_head * c.head_dim_v;
-    std::vector<float> q(n * q_dim), k(n * kv_dim), v(n * v_dim), attn(n * attn_dim);
+    float* q = pass.scratch.get(Scratch::q, n * q_dim);
+    float* k = pass.scratch.get(Scratch::k, n * kv_dim);
+    float* v = pass.scratch.get(Scratch::v, n * v_dim);
+    float* attn = pass.scratch.get(Scratch::attn, n * attn_dim);
     if (w.wqkv.present()) {
         const int64_t width = q_dim + kv_dim + v_dim;
-        std::vector<float> qkv(n * width);
-        be.matmul(w.wqkv, h, n, qkv.data());
+        float* qkv = pass.scratch.get(Scratch::qkv, n * width);
+        be.matmul(w.wqkv, h, n, qkv);
         for (int64_t t = 0; t < n; ++t) {
-            const float* row = qkv.data() + t * width;
-            std::copy_n(row, q_dim, q.data() + t * q_dim);
-            std::copy_n(row + q_dim, kv_dim, k.data() + t * kv_dim);
-            std::copy_n(row + q_dim + kv_dim, v_dim, v.data() + t * v_dim);
+            const float* row = qkv + t * width;
+            std::copy_n(row, q_dim, q + t * q_dim);
+            std::copy_n(row + q_dim, kv_dim, k + t * kv_dim);
+            std::copy_n(row + q_dim + kv_dim, v_dim, v + t * v_dim);
         }
     } else {
-        be.matmul(w.wq, h, n, q.data());
-        be.matmul(w.wk, h, n, k.data());
-        be.matmul(w.wv, h, n, v.data());
+        be.matmul(w.wq, h, n, q);
+        be.matmul(w.wk, h, n, k);
+        be.matmul(w.wv, h, n, v);
     }
     for (int64_t t = 0; t < n; ++t) {
-        if (w.bq) add_in_place(q.data() + t * q_dim, w.bq, q_dim);
-        if (w.bk) add_in_place(k.data() + t * kv_dim, w.bk, kv_dim);
-        if (w.bv) add_in_place(v.data() + t * v_dim, w.bv, v_dim);
+        if (w.bq) add_in_place(q + t * q_dim, w.bq, q_dim);
+        if (w.bk) add_in_place(k + t * kv_dim, w.bk, kv_dim);
+        if (w.bv) add_in_place(v + t * v_dim, w.bv, v_dim);
     }
-    if (w.q_norm) be.rms_norm(q.data(), w.q_norm, n * c.n_head, c.head_dim, c.norm_eps, q.data());
-    if (w.k_norm) be.rms_norm(k.data(), w.k_norm, n * c.n_head_kv, c.head_dim, c.norm_eps, k.data());
+    if (w.q_norm) be.rms_norm(q, w.q_norm, n * c.n_head, c.head_dim, c.norm_eps, q);
+    if (w.k_norm) be.rms_norm(k, w.k_norm, n * c.n_head_kv, c.head_dim, c.norm_eps, k);
     if (options.rope) {
-        be.rope(q.data(), n, c.n_head, c.head_dim, pass.positions.data(), *options.rope);
-        be.rope(k.data(), n, c.n_head_kv, c.head_dim, pass.positions.data(), *options.rope);
+        be.rope(q, n, c.n_head, c.head_dim, pass.positions.data(), *options.rope);
+        be.rope(k, n, c.n_head_kv, c.head_dim, pass.positions.data(), *options.rope);
     }
     for (const SequenceSlice& s : pass.seqs) {
         const KvView keys = s.cache->keys(layer), values = s.cache->values(layer);
-        be.store_rows(k.data() + s.first * kv_dim, s.count, kv_dim, keys, s.pos0);
-        be.store_rows(v.data() + s.first * v_dim, s.count, v_dim, values, s.pos0);
+        be.store_rows(k + s.first * kv_dim, s.count, kv_dim, keys, s.pos0);
+        be.store_rows(v + s.first * v_dim, s.count, v_dim, values, s.pos0);
         AttentionArgs args;
-        args.q = q.data() + s.first * q_dim;
+        args.q = q + s.first * q_dim;
         args.k = keys;
         args.v = values;
-        args.out = attn.data() + s.first * attn_dim;
+        args.out = attn + s.first * attn_dim;
         args.n_tokens = s.count;
         args.n_heads = c.n_head;
         args.n_kv_heads = c.n_head_kv;
@@ -196,30 +208,32 @@ void TransformerModel::attention(ForwardPass& pass, int64_t layer, const Attenti
         args.window = options.window;
         be.attention(args);
     }
-    be.matmul(w.wo, attn.data(), n, out);
+    be.matmul(w.wo, attn, n, out);
 }
 
 void TransformerModel::dense_ffn(ForwardPass& pass, const Weight& gate, const Weight& up,
                                  const Weight& down, const float* h, int64_t n, float* out,
                                  bool geglu) const {
-    std::vector<float> g(n * gate.rows), u(n * up.rows);
-    pass.be.matmul(gate, h, n, g.data());
-    pass.be.matmul(up, h, n, u.data());
-    if (geglu) pass.be.geglu(g.data(), u.data(), n * gate.rows, g.data());
-    else pass.be.swiglu(g.data(), u.data(), n * gate.rows, g.data());
-    pass.be.matmul(down, g.data(), n, out);
+    float* g = pass.scratch.get(Scratch::gate, n * gate.rows);
+    float* u = pass.scratch.get(Scratch::up, n * up.rows);
+    pass.be.matmul(gate, h, n, g);
+    pass.be.matmul(up, h, n, u);
+    if (geglu) pass.be.geglu(g, u, n * gate.rows, g);
+    else pass.be.swiglu(g, u, n * gate.rows, g);
+    pass.be.matmul(down, g, n, out);
 }
 
 void TransformerModel::fused_ffn(ForwardPass& pass, const Weight& gate_up, const Weight& down,
                                  const float* h, float* out) const {
     const int64_t n = pass.n, n_ff = gate_up.rows / 2;
-    std::vector<float> gu(n * gate_up.rows), act(n * n_ff);
-    pass.be.matmul(gate_up, h, n, gu.data());
+    float* gu = pass.scratch.get(Scratch::gate_up, n * gate_up.rows);
+    float* act = pass.scratch.get(Scratch::act, n * n_ff);
+    pass.be.matmul(gate_up, h, n, gu);
     for (int64_t t = 0; t < n; ++t) {
-        const float* row = gu.data() + t * gate_up.rows;
-        pass.be.swiglu(row, row + n_ff, n_ff, act.data() + t * n_ff);
+        const float* row = gu + t * gate_up.rows;
+        pass.be.swiglu(row, row + n_ff, n_ff, act + t * n_ff);
     }
-    pass.be.matmul(down, act.data(), n, out);
+    pass.be.matmul(down, act, n, out);
 }
 
 void TransformerModel::feed_forward(ForwardPass& pass, const FfnWeights& w, const float* h,
@@ -311,13 +325,14 @@ void PreNormDecoder::load_layers(bool fused_qkv) {
 void PreNormDecoder::layer(int64_t index, ForwardPass& pass) {
     const Layer& L = layers_[index];
     const int64_t size = pass.n * config_.n_embd;
-    std::vector<float> h(size), delta(size);
-    norm(pass, pass.x.data(), L.attention.norm, h.data());
-    attention(pass, index, L.attention, h.data(), delta.data(), attention_options_);
-    add_in_place(pass.x.data(), delta.data(), size);
-    norm(pass, pass.x.data(), L.ffn.norm, h.data());
-    feed_forward(pass, L.ffn, h.data(), delta.data());
-    add_in_place(pass.x.data(), delta.data(), size);
+    float* h = pass.scratch.get(Scratch::h, size);
+    float* delta = pass.scratch.get(Scratch::delta, size);
+    norm(pass, pass.x.data(), L.attention.norm, h);
+    attention(pass, index, L.attention, h, delta, attention_options_);
+    add_in_place(pass.x.data(), delta, size);
+    norm(pass, pass.x.data(), L.ffn.norm, h);
+    feed_forward(pass, L.ffn, h, delta);
+    add_in_place(pass.x.data(), delta, size);
 }
 
 }  // namespace uma

@@ -2,6 +2,8 @@
 // Building blocks shared by every decoder-only family: batching of sequences, attention over the
 // KV cache, dense and mixture-of-experts feed-forward networks, and the output head. Each family
 // file writes its layer as a few lines of math in terms of these.
+#include <array>
+#include <memory>
 #include <vector>
 
 #include "uma/models/model.h"
@@ -18,10 +20,29 @@ struct SequenceSlice {
     bool all_logits = false;
 };
 
+// Intermediate activations that every layer overwrites completely before reading them.
+enum class Scratch { h, delta, q, k, v, attn, qkv, gate, up, gate_up, act, count };
+
+// Float buffers for the Scratch slots, kept by a model across forward passes: grown on demand and
+// never cleared, so that a prompt batch neither allocates nor zero-fills tens of megabytes per
+// layer. (A model runs one forward pass at a time.)
+class ScratchBuffers {
+public:
+    float* get(Scratch slot, int64_t n);
+
+private:
+    struct Buffer {
+        std::unique_ptr<float[]> data;
+        int64_t size = 0;
+    };
+    std::array<Buffer, static_cast<size_t>(Scratch::count)> buffers_;
+};
+
 // Activations of one forward pass: the residual stream and the batch layout.
 struct ForwardPass {
-    explicit ForwardPass(Backend& backend) : be(backend) {}
+    ForwardPass(Backend& backend, ScratchBuffers& buffers) : be(backend), scratch(buffers) {}
     Backend& be;
+    ScratchBuffers& scratch;
     int64_t n = 0;                  // tokens in the batch
     std::vector<TokenId> tokens;
     std::vector<int32_t> positions;  // of each token in its own sequence
@@ -95,6 +116,7 @@ protected:
     static void add_in_place(float* x, const float* y, int64_t n);
 
     WeightLoader loader_;
+    ScratchBuffers scratch_;
     Weight token_embd_, output_;
     const float* output_norm_ = nullptr;
     float final_softcap_ = 0.0f;
