@@ -15,7 +15,6 @@
 #include <immintrin.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 #include "backends/cpu/packed_layouts.h"
@@ -68,16 +67,15 @@ inline __m512i block_dot(const __m512i w[8], const int8_t* a) {
     return _mm512_add_epi32(even, odd);
 }
 
-// Decode streams each weight once, faster than the hardware prefetcher ramps up on its own; asking
-// for the lines a few kilobytes ahead keeps enough reads in flight to use the memory bandwidth.
+// Decode streams each weight once, and the hardware prefetcher alone keeps too few lines in
+// flight for the kernel's pace (it restarts at every 4 KiB page): the lines 32 KiB ahead are
+// requested into L2 and those 2 KiB ahead into L1. (Measured on 2 cores: 22 GB/s without, 38 with.)
 inline void prefetch_ahead(const uint8_t* p, size_t bytes) {
-    static const size_t distance = [] {
-        const char* e = std::getenv("UMA_PF");
-        return e ? size_t(std::atoi(e)) : size_t(4096);
-    }();
-    if (distance == 0) return;
-    for (size_t offset = 0; offset < bytes; offset += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(p + distance + offset), _MM_HINT_T0);
+    constexpr size_t kNear = 2048, kFar = 32768;
+    for (size_t offset = 0; offset < bytes; offset += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(p + kFar + offset), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(p + kNear + offset), _MM_HINT_T0);
+    }
 }
 
 // ---- Q4_0 and Q8_0: blocks of 32 with one fp16 scale per row ----
@@ -139,6 +137,7 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
         for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
             __m512i q[8];
+            if (T == 1) prefetch_ahead(block.qs[j], sizeof block.qs[j]);
             unpack_nibbles(block.qs[j], q);
             const __m512i scale = _mm512_cvtepu8_epi32(
                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[j])));
@@ -214,6 +213,10 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
         for (int t = 0; t < T; ++t) scaled[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
             __m512i q[8];
+            if (T == 1) {
+                prefetch_ahead(block.low[j], sizeof block.low[j]);
+                prefetch_ahead(block.high[j], sizeof block.high[j]);
+            }
             unpack_q6_k(block.low[j], block.high[j], q);
             for (int half = 0; half < 2; ++half) {
                 const int k = 2 * j + half;
