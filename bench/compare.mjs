@@ -28,7 +28,7 @@ if (options.models.length === 0) {
     console.error("usage: node compare.mjs [--uma PATH] [--llama-bench PATH] [-p 512] [-n 128] [-t 2] [-r 3] MODEL.gguf...");
     process.exit(2);
 }
-options.uma ??= ["build-perf", "build"].map((d) => join(here, "..", d, "uma")).find(existsSync);
+options.uma ??= [join(here, "..", "build", "uma")].find(existsSync);
 if (!options.uma) throw new Error("no uma binary found: build it or pass --uma PATH");
 
 const jsonLines = (text) => text.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l));

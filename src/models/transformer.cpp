@@ -60,10 +60,14 @@ FfnWeights TransformerModel::load_ffn(int64_t l) {
             throw Error(file_->path() + ": layer " + std::to_string(l) +
                         " has an expert router but the metadata gives no expert_count");
         w.router = loader_.matrix(name("ffn_gate_inp.weight"), c.n_embd, c.n_expert);
-        w.gate_exps = loader_.matrices(name("ffn_gate_exps.weight"), c.n_embd, n_ff_expert_, c.n_expert);
-        w.up_exps = loader_.matrices(name("ffn_up_exps.weight"), c.n_embd, n_ff_expert_, c.n_expert);
-        w.down_exps = loader_.matrices(name("ffn_down_exps.weight"), n_ff_expert_, c.n_embd, c.n_expert);
-        w.gate_shared = loader_.optional_matrix(name("ffn_gate_shexp.weight"), c.n_embd, n_ff_shared_);
+        w.gate_exps =
+            loader_.matrices(name("ffn_gate_exps.weight"), c.n_embd, n_ff_expert_, c.n_expert);
+        w.up_exps =
+            loader_.matrices(name("ffn_up_exps.weight"), c.n_embd, n_ff_expert_, c.n_expert);
+        w.down_exps =
+            loader_.matrices(name("ffn_down_exps.weight"), n_ff_expert_, c.n_embd, c.n_expert);
+        w.gate_shared =
+            loader_.optional_matrix(name("ffn_gate_shexp.weight"), c.n_embd, n_ff_shared_);
         if (w.gate_shared.present()) {
             w.up_shared = loader_.matrix(name("ffn_up_shexp.weight"), c.n_embd, n_ff_shared_);
             w.down_shared = loader_.matrix(name("ffn_down_shexp.weight"), n_ff_shared_, c.n_embd);
@@ -85,13 +89,22 @@ void TransformerModel::add_in_place(float* x, const float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-void TransformerModel::norm(ForwardPass& pass, const float* x, const float* weight, float* y) const {
+void TransformerModel::norm(ForwardPass& pass, const float* x, const float* weight,
+                            float* y) const {
     pass.be.rms_norm(x, weight, pass.n, config_.n_embd, config_.norm_eps, y);
 }
 
 void TransformerModel::embed(ForwardPass& pass) {
     for (int64_t t = 0; t < pass.n; ++t)
         pass.be.get_row(token_embd_, pass.tokens[t], pass.x.data() + t * config_.n_embd);
+}
+
+std::vector<Weight> TransformerModel::matrices() const {
+    std::vector<Weight> used;
+    for (const Weight& w : loader_.matrices())
+        // The embedding is only looked up by row, unless it doubles as the output head.
+        if (w.data != token_embd_.data || output_.data == token_embd_.data) used.push_back(w);
+    return used;
 }
 
 float* ScratchBuffers::get(Scratch slot, int64_t n) {
@@ -138,7 +151,8 @@ void TransformerModel::forward_batch(std::span<const SequenceBatch> batch, Backe
     // Output head over the rows whose logits are wanted.
     std::vector<int64_t> rows;
     for (const SequenceSlice& s : pass.seqs) {
-        for (int64_t i = s.all_logits ? 0 : s.count - 1; i < s.count; ++i) rows.push_back(s.first + i);
+        for (int64_t i = s.all_logits ? 0 : s.count - 1; i < s.count; ++i)
+            rows.push_back(s.first + i);
     }
     const int64_t d = c.n_embd, m = static_cast<int64_t>(rows.size());
     std::vector<float> selected(static_cast<size_t>(m * d)), normed(static_cast<size_t>(m * d));
@@ -218,8 +232,10 @@ void TransformerModel::dense_ffn(ForwardPass& pass, const Weight& gate, const We
     float* u = pass.scratch.get(Scratch::up, n * up.rows);
     pass.be.matmul(gate, h, n, g);
     pass.be.matmul(up, h, n, u);
-    if (geglu) pass.be.geglu(g, u, n * gate.rows, g);
-    else pass.be.swiglu(g, u, n * gate.rows, g);
+    if (geglu)
+        pass.be.geglu(g, u, n * gate.rows, g);
+    else
+        pass.be.swiglu(g, u, n * gate.rows, g);
     pass.be.matmul(down, g, n, out);
 }
 
@@ -238,9 +254,12 @@ void TransformerModel::fused_ffn(ForwardPass& pass, const Weight& gate_up, const
 
 void TransformerModel::feed_forward(ForwardPass& pass, const FfnWeights& w, const float* h,
                                     float* out, bool geglu) {
-    if (w.is_moe()) moe_ffn(pass, w, h, out);
-    else if (w.gate_up.present()) fused_ffn(pass, w.gate_up, w.down, h, out);
-    else dense_ffn(pass, w.gate, w.up, w.down, h, pass.n, out, geglu);
+    if (w.is_moe())
+        moe_ffn(pass, w, h, out);
+    else if (w.gate_up.present())
+        fused_ffn(pass, w.gate_up, w.down, h, out);
+    else
+        dense_ffn(pass, w.gate, w.up, w.down, h, pass.n, out, geglu);
 }
 
 void TransformerModel::moe_ffn(ForwardPass& pass, const FfnWeights& w, const float* h,
@@ -258,11 +277,13 @@ void TransformerModel::moe_ffn(ForwardPass& pass, const FfnWeights& w, const flo
         const float* logits = router.data() + t * n_expert;
         std::vector<double> probs(n_expert), choice(n_expert);
         if (routing_.score == ExpertRouting::Score::Sigmoid) {
-            for (int64_t e = 0; e < n_expert; ++e) probs[e] = 1.0 / (1.0 + std::exp(-double(logits[e])));
+            for (int64_t e = 0; e < n_expert; ++e)
+                probs[e] = 1.0 / (1.0 + std::exp(-double(logits[e])));
         } else {
             const float max_logit = *std::max_element(logits, logits + n_expert);
             double sum = 0;
-            for (int64_t e = 0; e < n_expert; ++e) sum += probs[e] = std::exp(double(logits[e] - max_logit));
+            for (int64_t e = 0; e < n_expert; ++e)
+                sum += probs[e] = std::exp(double(logits[e] - max_logit));
             for (auto& p : probs) p /= sum;
         }
         for (int64_t e = 0; e < n_expert; ++e)
@@ -285,7 +306,8 @@ void TransformerModel::moe_ffn(ForwardPass& pass, const FfnWeights& w, const flo
         const int64_t m = static_cast<int64_t>(tokens.size());
         gathered.resize(m * d);
         expert_out.resize(m * d);
-        for (int64_t i = 0; i < m; ++i) std::copy_n(h + tokens[i].first * d, d, gathered.data() + i * d);
+        for (int64_t i = 0; i < m; ++i)
+            std::copy_n(h + tokens[i].first * d, d, gathered.data() + i * d);
         dense_ffn(pass, w.gate_exps.matrix(e), w.up_exps.matrix(e), w.down_exps.matrix(e),
                   gathered.data(), m, expert_out.data(), false);
         for (int64_t i = 0; i < m; ++i) {

@@ -91,6 +91,7 @@ class TransformerModel : public Model {
 public:
     void forward_batch(std::span<const SequenceBatch> batch, Backend& backend,
                        std::vector<float>& logits) override;
+    std::vector<Weight> matrices() const override;
 
 protected:
     TransformerModel(std::unique_ptr<GgufFile> file, ModelConfig config);

@@ -35,6 +35,7 @@ Weight WeightLoader::to_weight(const GgufTensorInfo& t, int64_t cols, int64_t ro
     w.row_bytes = row_size(t.type, cols);
     w.data = t.data;
     w.file_mapped = file_.file_mapped();
+    matrices_.push_back(w);
     return w;
 }
 

@@ -12,7 +12,7 @@ namespace uma {
 // of them is used. Matrices stay in the file mapping; small vectors (norms, biases) stored in a
 // type other than F32 are converted once into storage this loader owns.
 class WeightLoader {
-public:
+  public:
     explicit WeightLoader(const GgufFile& file) : file_(file) {}
 
     Weight matrix(const std::string& name, int64_t cols, int64_t rows) const;
@@ -24,15 +24,20 @@ public:
     const float* vector(const std::string& name, int64_t n);
     const float* optional_vector(const std::string& name, int64_t n);
 
+    // Every matrix handed out so far, in load order.
+    const std::vector<Weight>& matrices() const { return matrices_; }
+
     static std::string layer_tensor(int64_t layer, const std::string& suffix) {
         return "blk." + std::to_string(layer) + "." + suffix;
     }
 
-private:
+  private:
     Weight to_weight(const GgufTensorInfo& t, int64_t cols, int64_t rows, int64_t count) const;
 
     const GgufFile& file_;
-    std::deque<std::vector<float>> converted_;  // deque: pointers stay valid as it grows
+    std::deque<std::vector<float>> converted_;
+    mutable std::vector<Weight> matrices_;  // a record of what to_weight returned  // deque:
+                                            // pointers stay valid as it grows
 };
 
 }  // namespace uma

@@ -19,6 +19,7 @@ LoadedModel LoadedModel::load(const std::string& path, int n_threads) {
                     std::to_string(m.model->config().n_vocab) + " rows");
     if (n_threads <= 0) n_threads = cpu::ThreadPool::default_thread_count();
     m.backend = make_cpu_backend(n_threads);
+    for (const Weight& w : m.model->matrices()) m.backend->prepare(w);
     m.load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return m;

@@ -82,6 +82,9 @@ public:
     virtual std::string describe() const = 0;
     virtual int threads() const = 0;
 
+    // Lets the backend rearrange a weight (every matrix of a stack) before its first use, so that
+    // the first forward pass does not pay for it. Optional: matmul prepares what it meets.
+    virtual void prepare(const Weight& w) { (void)w; }
     // y[t][r] = sum_c w[r][c] * x[t][c], for t < n_tokens.
     virtual void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) = 0;
     // One row of an embedding matrix as floats.

@@ -61,6 +61,10 @@ public:
         forward_batch({&one, 1}, backend, logits);
     }
 
+    // The matrices forward passes multiply with (each stack of experts as one Weight), for a
+    // backend to prepare ahead of the first pass.
+    virtual std::vector<Weight> matrices() const = 0;
+
     KvCache make_cache(int64_t n_ctx, GgmlType type) const;
     size_t cache_bytes(int64_t n_ctx, GgmlType type) const;
     // Parameters and bytes of all weights; "active" counts only what one token reads (MoE).

@@ -31,6 +31,10 @@ std::string CpuBackend::describe() const {
            " threads)";
 }
 
+void CpuBackend::prepare(const Weight& w) {
+    for (int64_t e = 0; e < w.count; ++e) packed_.find_or_pack(w.matrix(e), pool_);
+}
+
 void CpuBackend::matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) {
     if (const cpu::detail::PackedMatrix* packed = packed_.find_or_pack(w, pool_))
         packed_matmul(*packed, w, x, n_tokens, y);

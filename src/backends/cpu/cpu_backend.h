@@ -16,6 +16,7 @@ class CpuBackend final : public Backend {
     std::string describe() const override;
     int threads() const override { return pool_.size(); }
 
+    void prepare(const Weight& w) override;
     void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override;
     void get_row(const Weight& w, int64_t row, float* out) override;
     void rms_norm(const float* x, const float* weight, int64_t n_rows, int64_t dim, float eps,

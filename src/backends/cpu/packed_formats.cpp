@@ -75,9 +75,11 @@ void quantize_k_activation(const float* x, int64_t cols, uint8_t* out) {
 
 // ---- packing ----
 
-void put_nibble(uint8_t* quants, int r, int c, int q) {
-    uint8_t& byte = quants[nibble_byte(r, c)];
-    byte = uint8_t(nibble_is_high(c) ? (byte & 0x0F) | (q << 4) : (byte & 0xF0) | q);
+// Row r's 32 quants (0..15) of one block into the nibble layout, whole bytes at a time.
+void put_nibbles(const uint8_t q[kBlock], int r, uint8_t* quants) {
+    for (int k = 0; k < 4; ++k)
+        for (int i = 0; i < 4; ++i)
+            quants[64 * k + 4 * r + i] = uint8_t(q[8 * k + i] | q[8 * k + 4 + i] << 4);
 }
 int get_nibble(const uint8_t* quants, int r, int c) {
     const uint8_t byte = quants[nibble_byte(r, c)];
@@ -95,11 +97,12 @@ void q4_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ4_0*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* q = quants + b * kQ4_0QuantBytes;
+            uint8_t q[kBlock];
             for (int c = 0; c < 16; ++c) {
-                put_nibble(q, r, c, in[b].qs[c] & 0x0F);
-                put_nibble(q, r, c + 16, in[b].qs[c] >> 4);
+                q[c] = in[b].qs[c] & 0x0F;
+                q[c + 16] = in[b].qs[c] >> 4;
             }
+            put_nibbles(q, r, quants + b * kQ4_0QuantBytes);
             scales[16 * b + r] = in[b].d;
         }
     }
@@ -136,10 +139,12 @@ void q4_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
             uint8_t scales[8], mins[8];
             unpack_k_scales(in[s].scales, scales, mins);
             for (int j = 0; j < 8; ++j) {
+                uint8_t q[kBlock];
                 for (int c = 0; c < kBlock; ++c) {
                     const uint8_t byte = in[s].qs[32 * (j / 2) + c];
-                    put_nibble(out[s].qs[j], r, c, j % 2 ? byte >> 4 : byte & 0x0F);
+                    q[c] = j % 2 ? byte >> 4 : byte & 0x0F;
                 }
+                put_nibbles(q, r, out[s].qs[j]);
                 out[s].scales[j][r] = scales[j];
                 out[s].mins[j][r] = mins[j];
             }
@@ -162,13 +167,16 @@ void q6_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
         for (int64_t s = 0; s < ns; ++s) {
             int8_t q[kSuperBlock];
             unpack_q6_k(in[s], q);
-            for (int j = 0; j < 8; ++j)
+            for (int j = 0; j < 8; ++j) {
+                uint8_t low[kBlock];
                 for (int c = 0; c < kBlock; ++c) {
                     const int value = q[kBlock * j + c] + 32;  // back to 0..63
-                    put_nibble(out[s].low[j], r, c, value & 0x0F);
+                    low[c] = uint8_t(value & 0x0F);
                     out[s].high[j][q6_k_high_byte(r, c)] |=
                         uint8_t((value >> 4) << q6_k_high_shift(c));
                 }
+                put_nibbles(low, r, out[s].low[j]);
+            }
             for (int k = 0; k < 16; ++k) out[s].scales[k][r] = in[s].scales[k];
             out[s].d[r] = in[s].d;
         }
