@@ -1,5 +1,6 @@
-// The SIMD attention row kernels against the scalar ones, on random rows of every cache type,
-// with head dimensions that are and are not multiples of the vector width.
+// The AVX-512 attention kernels against the scalar ones, on random cache rows of both cache types,
+// head dimensions with and without a fixed-size kernel, head counts around the group of four,
+// and a ring buffer that wraps.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,53 +14,69 @@
 namespace uma::cpu::detail {
 namespace {
 
-std::vector<uint8_t> cache_row(GgmlType type, const std::vector<float>& values) {
-    std::vector<uint8_t> row(values.size() * (type == GgmlType::F16 ? 2 : 4));
+std::vector<uint8_t> cache(GgmlType type, const std::vector<float>& values) {
+    const size_t size = type == GgmlType::F16 ? 2 : 4;
+    std::vector<uint8_t> bytes(values.size() * size);
     for (size_t i = 0; i < values.size(); ++i) {
         if (type == GgmlType::F16) {
             const uint16_t h = fp32_to_fp16(values[i]);
-            std::memcpy(row.data() + 2 * i, &h, 2);
+            std::memcpy(bytes.data() + 2 * i, &h, 2);
         } else {
-            std::memcpy(row.data() + 4 * i, &values[i], 4);
+            std::memcpy(bytes.data() + 4 * i, &values[i], 4);
         }
     }
-    return row;
+    return bytes;
 }
 
-TEST(AttentionRows, SimdKernelsMatchTheScalarOnes) {
+TEST(AttentionRows, Avx512KernelsMatchTheScalarOnes) {
+    if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
     for (GgmlType type : {GgmlType::F16, GgmlType::F32}) {
         const AttentionRowKernels* reference = attention_row_kernels(type, SimdLevel::scalar);
+        const AttentionRowKernels* fast = attention_row_kernels_avx512(type);
         ASSERT_NE(reference, nullptr);
-        for (SimdLevel level : {SimdLevel::avx2, SimdLevel::avx512}) {
-            if (cpu_simd_level() < level) continue;
-            const AttentionRowKernels* fast = level == SimdLevel::avx512
-                                                  ? attention_row_kernels_avx512(type)
-                                                  : attention_row_kernels_avx2(type);
-            ASSERT_NE(fast, nullptr);
-            for (int64_t dim : {64, 72, 128, 5}) {
-                for (int heads : {1, 3, 8}) {
-                    const auto row = cache_row(type, test::gaussian_values(dim, uint32_t(dim)));
-                    const auto q = test::gaussian_values(dim * heads, 9);
-                    std::vector<float> s_ref(static_cast<size_t>(heads)),
-                        s_fast(static_cast<size_t>(heads));
-                    reference->dot(row.data(), q.data(), dim, heads, dim, s_ref.data());
-                    fast->dot(row.data(), q.data(), dim, heads, dim, s_fast.data());
-                    for (int h = 0; h < heads; ++h)
-                        EXPECT_NEAR(s_fast[size_t(h)], s_ref[size_t(h)],
-                                    1e-4 * std::sqrt(double(dim)))
-                            << type_name(type) << " dim " << dim << " head " << h;
-                    const auto weights = test::gaussian_values(heads, 4);
-                    auto out_ref = test::gaussian_values(dim * heads, 5);
-                    auto out_fast = out_ref;
-                    reference->accumulate(row.data(), weights.data(), heads, dim, out_ref.data(),
-                                          dim);
-                    fast->accumulate(row.data(), weights.data(), heads, dim, out_fast.data(), dim);
-                    for (size_t i = 0; i < out_ref.size(); ++i)
-                        EXPECT_NEAR(out_fast[i], out_ref[i], 1e-5)
-                            << type_name(type) << " dim " << dim;
-                }
+        ASSERT_NE(fast, nullptr);
+        for (int64_t dim : {64, 128, 96, 48, 72, 5}) {
+            for (int heads : {1, 3, 4, 7, 8}) {
+                const int64_t ring = 37, n = 29, first = 20;  // rows 20..48 wrap past 37
+                const size_t row_bytes = size_t(dim) * (type == GgmlType::F16 ? 2 : 4);
+                const auto rows = cache(type, test::gaussian_values(ring * dim, uint32_t(dim)));
+                const CacheRows view{rows.data(), row_bytes, first, ring};
+                const auto q = test::gaussian_values(dim * heads, 9);
+                std::vector<float> s_ref(size_t(heads * n)), s_fast(size_t(heads * n));
+                reference->scores(view, n, q.data(), dim, heads, dim, s_ref.data(), n);
+                fast->scores(view, n, q.data(), dim, heads, dim, s_fast.data(), n);
+                for (size_t i = 0; i < s_ref.size(); ++i)
+                    ASSERT_NEAR(s_fast[i], s_ref[i], 1e-4 * std::sqrt(double(dim)))
+                        << type_name(type) << " dim " << dim << " heads " << heads;
+                const auto weights = test::gaussian_values(heads * n, 4);
+                std::vector<float> o_ref(size_t(heads * dim), NAN),
+                    o_fast(size_t(heads * dim), NAN);
+                reference->weighted_sum(view, n, weights.data(), n, heads, dim, o_ref.data(), dim);
+                fast->weighted_sum(view, n, weights.data(), n, heads, dim, o_fast.data(), dim);
+                for (size_t i = 0; i < o_ref.size(); ++i)
+                    ASSERT_NEAR(o_fast[i], o_ref[i], 1e-4 * std::sqrt(double(n)))
+                        << type_name(type) << " dim " << dim << " heads " << heads;
             }
         }
+    }
+}
+
+TEST(AttentionRows, Avx512ExponentialMatchesTheLibrary) {
+    if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+    const AttentionRowKernels* reference = attention_row_kernels(GgmlType::F16, SimdLevel::scalar);
+    const AttentionRowKernels* fast = attention_row_kernels_avx512(GgmlType::F16);
+    for (int64_t n : {1, 15, 16, 17, 100}) {
+        // Softmax arguments: x - max <= 0, down to where the terms no longer matter.
+        auto x = test::gaussian_values(n, uint32_t(n), 10.0f);
+        for (auto& v : x) v = 3.0f - std::fabs(v);
+        x[0] = -1000.0f;  // underflows
+        auto y = x;
+        const float max = 3.0f;
+        const float sum_ref = reference->exp_sum(x.data(), n, max);
+        const float sum_fast = fast->exp_sum(y.data(), n, max);
+        EXPECT_NEAR(sum_fast, sum_ref, 4e-6 * sum_ref + 1e-30);
+        for (int64_t i = 0; i < n; ++i)
+            EXPECT_NEAR(y[size_t(i)], x[size_t(i)], 4e-6 * x[size_t(i)] + 1e-30) << "at " << i;
     }
 }
 

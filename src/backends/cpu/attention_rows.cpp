@@ -1,5 +1,8 @@
-// Scalar attention row kernels (the reference) and the choice by SIMD level.
+// Scalar attention row kernels (the reference, and what runs without AVX-512) and the choice by
+// SIMD level.
 #include "backends/cpu/attention_rows.h"
+
+#include <cmath>
 
 #include "uma/core/fp16.h"
 
@@ -14,34 +17,46 @@ inline float element(const uint16_t* row, int64_t i) {
 }
 
 template <class T>
-void dot_rows(const void* row, const float* q, int64_t q_stride, int heads, int64_t dim,
-              float* scores) {
-    const auto* r = static_cast<const T*>(row);
-    for (int h = 0; h < heads; ++h) {
-        float sum = 0;
-        for (int64_t i = 0; i < dim; ++i) sum += element(r, i) * q[h * q_stride + i];
-        scores[h] = sum;
+void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
+            int64_t dim, float* out, int64_t out_stride) {
+    for (int64_t j = 0; j < n; ++j) {
+        const auto* row = static_cast<const T*>(keys.row(j));
+        for (int h = 0; h < heads; ++h) {
+            float sum = 0;
+            for (int64_t i = 0; i < dim; ++i) sum += element(row, i) * q[h * q_stride + i];
+            out[h * out_stride + j] = sum;
+        }
     }
 }
 
-template <class T>
-void accumulate_rows(const void* row, const float* weights, int heads, int64_t dim, float* out,
-                     int64_t out_stride) {
-    const auto* r = static_cast<const T*>(row);
-    for (int h = 0; h < heads; ++h)
-        for (int64_t i = 0; i < dim; ++i) out[h * out_stride + i] += weights[h] * element(r, i);
+float exp_sum(float* x, int64_t n, float max) {
+    float sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - max);
+    return sum;
 }
 
-constexpr AttentionRowKernels kF32{dot_rows<float>, accumulate_rows<float>};
-constexpr AttentionRowKernels kF16{dot_rows<uint16_t>, accumulate_rows<uint16_t>};
+template <class T>
+void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int64_t weight_stride,
+                  int heads, int64_t dim, float* out, int64_t out_stride) {
+    for (int h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < dim; ++i) out[h * out_stride + i] = 0.0f;
+    for (int64_t j = 0; j < n; ++j) {
+        const auto* row = static_cast<const T*>(values.row(j));
+        for (int h = 0; h < heads; ++h) {
+            const float w = weights[h * weight_stride + j];
+            for (int64_t i = 0; i < dim; ++i) out[h * out_stride + i] += w * element(row, i);
+        }
+    }
+}
+
+constexpr AttentionRowKernels kF32{scores<float>, exp_sum, weighted_sum<float>};
+constexpr AttentionRowKernels kF16{scores<uint16_t>, exp_sum, weighted_sum<uint16_t>};
 
 }  // namespace
 
 const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel level) {
     if (level >= SimdLevel::avx512)
         if (const AttentionRowKernels* k = attention_row_kernels_avx512(cache_type)) return k;
-    if (level >= SimdLevel::avx2)
-        if (const AttentionRowKernels* k = attention_row_kernels_avx2(cache_type)) return k;
     switch (cache_type) {
         case GgmlType::F32:
             return &kF32;

@@ -1,7 +1,8 @@
 #pragma once
-// The two inner loops of attention over an F16 or F32 key/value cache, for a group of query heads
-// that share one key/value head (grouped-query attention): each cached row is read once and used
-// by every head of the group.
+// The inner loops of attention over an F16 or F32 key/value cache, for one query token and the
+// group of query heads that share one key/value head (grouped-query attention): each cached row
+// is read once for the whole group.
+#include <cstddef>
 #include <cstdint>
 
 #include "backends/cpu/quant_formats.h"
@@ -9,19 +10,36 @@
 
 namespace uma::cpu::detail {
 
+// n consecutive positions of one key/value head in a cache: row j (position first + j) starts at
+// base + slot * row_bytes, the slot wrapping at ring_rows when that is set (sliding windows).
+struct CacheRows {
+    const uint8_t* base = nullptr;
+    size_t row_bytes = 0;
+    int64_t first = 0;
+    int64_t ring_rows = 0;
+
+    const void* row(int64_t j) const {
+        const int64_t position = first + j;
+        return base +
+               static_cast<size_t>(ring_rows > 0 ? position % ring_rows : position) * row_bytes;
+    }
+};
+
 struct AttentionRowKernels {
-    // scores[h] = dot(row, q + h * q_stride) for h < heads; row has dim elements.
-    void (*dot)(const void* row, const float* q, int64_t q_stride, int heads, int64_t dim,
-                float* scores);
-    // out[h * out_stride + i] += weights[h] * row[i] for h < heads, i < dim.
-    void (*accumulate)(const void* row, const float* weights, int heads, int64_t dim, float* out,
-                       int64_t out_stride);
+    // scores[h * score_stride + j] = dot(row j, q + h * q_stride) for h < heads, j < n.
+    void (*scores)(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
+                   int64_t dim, float* scores, int64_t score_stride);
+    // x[i] = exp(x[i] - max) for i < n; returns their sum.
+    float (*exp_sum)(float* x, int64_t n, float max);
+    // out[h * out_stride + i] = sum over j < n of weights[h * weight_stride + j] * row j [i].
+    void (*weighted_sum)(const CacheRows& values, int64_t n, const float* weights,
+                         int64_t weight_stride, int heads, int64_t dim, float* out,
+                         int64_t out_stride);
 };
 
 // For a cache of this type (F16 or F32) at the given level; nullptr for other types.
 const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel level);
-// Per instruction set (nullptr where there is none), for the dispatcher and the tests.
-const AttentionRowKernels* attention_row_kernels_avx2(GgmlType cache_type);
+// The AVX-512 ones (nullptr where the build has none), for the dispatcher and the tests.
 const AttentionRowKernels* attention_row_kernels_avx512(GgmlType cache_type);
 
 }  // namespace uma::cpu::detail

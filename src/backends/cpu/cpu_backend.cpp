@@ -128,45 +128,38 @@ void CpuBackend::attention(const AttentionArgs& a) {
     const int64_t out_stride = a.n_heads * a.head_dim_v;
     // One job per (query token, key/value head): the heads of a group read each cached row once.
     pool_.parallel_for(a.n_tokens * a.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> scores;  // [key][head of the group]
-        std::vector<float> weights(static_cast<size_t>(group));
+        std::vector<float> scores;  // [head of the group][key]
+        std::vector<float> q(static_cast<size_t>(group * a.head_dim));
         for (int64_t job = begin; job < end; ++job) {
             const int64_t t = job / a.n_kv_heads;
             const int64_t kv_head = job % a.n_kv_heads;
             const int64_t pos = a.positions[t];
             const int64_t first = a.window > 0 ? std::max<int64_t>(0, pos - a.window + 1) : 0;
             const int64_t n_keys = pos - first + 1;
-            const float* q = a.q + t * q_stride + kv_head * group * a.head_dim;
-            const size_t k_offset = row_size(a.k.type, kv_head * a.head_dim);
-            const size_t v_offset = row_size(a.v.type, kv_head * a.head_dim_v);
-            scores.resize(static_cast<size_t>(n_keys * group));
-            for (int64_t j = 0; j < n_keys; ++j)
-                keys->dot(a.k.row(first + j) + k_offset, q, a.head_dim, int(group), a.head_dim,
-                          scores.data() + j * group);
-            std::vector<float> max_score(static_cast<size_t>(group), -INFINITY);
-            for (int64_t j = 0; j < n_keys; ++j)
-                for (int64_t h = 0; h < group; ++h) {
-                    float& s = scores[size_t(j * group + h)];
-                    s *= a.scale;
-                    if (a.softcap > 0) s = a.softcap * std::tanh(s / a.softcap);
-                    max_score[size_t(h)] = std::max(max_score[size_t(h)], s);
-                }
-            std::vector<double> sum(static_cast<size_t>(group), 0.0);
-            for (int64_t j = 0; j < n_keys; ++j)
-                for (int64_t h = 0; h < group; ++h) {
-                    float& s = scores[size_t(j * group + h)];
-                    s = std::exp(s - max_score[size_t(h)]);
-                    sum[size_t(h)] += s;
-                }
-            float* out = a.out + t * out_stride + kv_head * group * a.head_dim_v;
-            for (int64_t h = 0; h < group; ++h)
-                std::fill(out + h * a.head_dim_v, out + (h + 1) * a.head_dim_v, 0.0f);
-            for (int64_t j = 0; j < n_keys; ++j) {
-                for (int64_t h = 0; h < group; ++h)
-                    weights[size_t(h)] = float(scores[size_t(j * group + h)] / sum[size_t(h)]);
-                values->accumulate(a.v.row(first + j) + v_offset, weights.data(), int(group),
-                                   a.head_dim_v, out, a.head_dim_v);
+            // The scale is applied to the queries, once, rather than to every score.
+            const float* q_in = a.q + t * q_stride + kv_head * group * a.head_dim;
+            for (size_t i = 0; i < q.size(); ++i) q[i] = q_in[i] * a.scale;
+            const cpu::detail::CacheRows key_rows{
+                a.k.data + row_size(a.k.type, kv_head * a.head_dim), a.k.row_bytes, first,
+                a.k.ring_rows};
+            const cpu::detail::CacheRows value_rows{
+                a.v.data + row_size(a.v.type, kv_head * a.head_dim_v), a.v.row_bytes, first,
+                a.v.ring_rows};
+            scores.resize(static_cast<size_t>(group * n_keys));
+            keys->scores(key_rows, n_keys, q.data(), a.head_dim, int(group), a.head_dim,
+                         scores.data(), n_keys);
+            for (int64_t h = 0; h < group; ++h) {
+                float* s = scores.data() + h * n_keys;
+                if (a.softcap > 0)
+                    for (int64_t j = 0; j < n_keys; ++j)
+                        s[j] = a.softcap * std::tanh(s[j] / a.softcap);
+                const float max_score = *std::max_element(s, s + n_keys);
+                const float inverse = 1.0f / keys->exp_sum(s, n_keys, max_score);
+                for (int64_t j = 0; j < n_keys; ++j) s[j] *= inverse;
             }
+            values->weighted_sum(
+                value_rows, n_keys, scores.data(), n_keys, int(group), a.head_dim_v,
+                a.out + t * out_stride + kv_head * group * a.head_dim_v, a.head_dim_v);
         }
     });
 }
