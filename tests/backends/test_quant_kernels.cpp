@@ -256,38 +256,5 @@ TEST(QuantDispatch, HonoursUmaSimdCap) {
 }
 #endif
 
-// ---- throughput (run with --gtest_also_run_disabled_tests) ----
-
-TEST(QuantBenchmark, DISABLED_MatrixVectorThroughput) {
-    const int64_t rows = 4096, cols = 4096;
-    for (GgmlType type :
-         {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16}) {
-        const size_t row_bytes = row_size(type, cols);
-        std::vector<uint8_t> matrix(row_bytes * size_t(rows));
-        const auto values = gaussian_values(cols, 5);
-        for (int64_t r = 0; r < rows; ++r)
-            quantize_row(type, values.data(), matrix.data() + size_t(r) * row_bytes, cols);
-        const Activation a = make_activation(type, cols, 6);
-        std::vector<float> out(static_cast<size_t>(rows));
-        for (int level = 0; level <= int(detail::cpu_simd_level()); ++level) {
-            const VecDotFn kernel = detail::vec_dot_for_level(type, SimdLevel(level));
-            // Best of several trials: the machine may be shared, the fastest run is the kernel's.
-            double best = 1e30;
-            for (int trial = 0; trial < 7; ++trial) {
-                const auto start = std::chrono::steady_clock::now();
-                for (int64_t r = 0; r < rows; ++r)
-                    kernel(cols, &out[size_t(r)], matrix.data() + size_t(r) * row_bytes,
-                           a.bytes.data());
-                best = std::min(
-                    best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                              .count());
-            }
-            std::cout << type_name(type) << " " << detail::simd_level_name(SimdLevel(level)) << ": "
-                      << double(matrix.size()) / best / 1e9 << " GB/s of weights, " << best * 1e3
-                      << " ms per 4096x4096 matrix-vector product\n";
-        }
-    }
-}
-
 }  // namespace
 }  // namespace uma::cpu

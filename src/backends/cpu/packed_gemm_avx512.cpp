@@ -269,14 +269,31 @@ void gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stri
     }
 }
 
+// Blocks of 32 have few registers of state per token, so eight tokens share each unpacking.
+template <class Blocks>
+void block32_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                  int64_t n_tokens, float* y, int64_t y_stride) {
+    int64_t t = 0;
+    for (; t + 8 <= n_tokens; t += 8)
+        block32_tokens<Blocks, 8>(tile, cols, act + t * act_stride, act_stride, y + t * y_stride,
+                                  y_stride);
+    gemm<block32_tokens<Blocks, 4>, block32_tokens<Blocks, 3>, block32_tokens<Blocks, 2>,
+         block32_tokens<Blocks, 1>>(tile, cols, act + t * act_stride, act_stride, n_tokens - t,
+                                    y + t * y_stride, y_stride);
+}
+
 void q4_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                int64_t n_tokens, float* y, int64_t y_stride) {
+    if (n_tokens >= 8)
+        return block32_gemm<Q4_0Blocks>(tile, cols, act, act_stride, n_tokens, y, y_stride);
     gemm<block32_tokens<Q4_0Blocks, 4>, block32_tokens<Q4_0Blocks, 3>,
          block32_tokens<Q4_0Blocks, 2>, block32_tokens<Q4_0Blocks, 1>>(tile, cols, act, act_stride,
                                                                        n_tokens, y, y_stride);
 }
 void q8_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                int64_t n_tokens, float* y, int64_t y_stride) {
+    if (n_tokens >= 8)
+        return block32_gemm<Q8_0Blocks>(tile, cols, act, act_stride, n_tokens, y, y_stride);
     gemm<block32_tokens<Q8_0Blocks, 4>, block32_tokens<Q8_0Blocks, 3>,
          block32_tokens<Q8_0Blocks, 2>, block32_tokens<Q8_0Blocks, 1>>(tile, cols, act, act_stride,
                                                                        n_tokens, y, y_stride);
