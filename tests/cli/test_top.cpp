@@ -15,36 +15,20 @@
 #include <thread>
 
 #include "server/server_fixture.h"
+#include "test_shell.h"
 
 namespace uma::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct Result {
-    int status = -1;
-    std::string output;  // stdout and stderr together
-};
-
-// Runs a shell command, at most `timeout_s` seconds.
-Result run_shell(const std::string& command, int timeout_s = 20) {
-    const std::string line =
-        "timeout -k 2 " + std::to_string(timeout_s) + " " + command + " 2>&1 < /dev/null";
-    FILE* pipe = popen(line.c_str(), "r");
-    if (!pipe) throw std::runtime_error("popen failed");
-    Result r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-    const int status = pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+// Every command here finishes in seconds; a hang fails the test instead of stalling the suite.
+test::ShellResult run_shell(const std::string& command, int timeout_s = 20) {
+    return test::run_shell(command, timeout_s);
 }
 
 std::string quoted(const std::string& text) {
-    std::string out = "'";
-    for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
+    return test::shell_quote(text);
 }
 
 std::string top_command(int port, const std::string& extra) {
@@ -165,7 +149,7 @@ class TopInTmux : public ::testing::Test {
         std::filesystem::remove_all(dir_, ec);
     }
 
-    Result tmux(const std::string& args) const {
+    test::ShellResult tmux(const std::string& args) const {
         return run_shell("tmux -L " + socket_ + " -f /dev/null " + args, 10);
     }
     // Starts `command` in a detached width x height session; its exit status goes to a file.

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "server/server_fixture.h"
+#include "test_shell.h"
 
 namespace uma::test {
 namespace {
@@ -16,27 +17,10 @@ std::filesystem::path npm_dir() {
     return std::filesystem::path(__FILE__).parent_path() / "npm";
 }
 
-struct CommandResult {
-    int status = -1;
-    std::string output;
-};
+using test::shell_quote;
 
-CommandResult run_command(const std::string& command) {
-    CommandResult r;
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) return r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-    const int status = pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
+test::ShellResult run_command(const std::string& command) {
+    return test::run_shell(command);
 }
 
 TEST(ServerNpmClients, OpenAIAndOllamaClientLibraries) {

@@ -55,6 +55,7 @@ inline __m512i dot4(__m512i acc, __m512i w, const int8_t* a) {
 }
 
 // sum over the 8 groups of w[g] . a[4g .. 4g+3], per row; two chains to halve the latency.
+// (Written out rather than as two half_block_dot calls: four chains measured ~5% slower.)
 inline __m512i block_dot(const __m512i w[8], const int8_t* a) {
     __m512i even = dot4(_mm512_setzero_si512(), w[0], a);
     __m512i odd = dot4(_mm512_setzero_si512(), w[1], a + 4);
