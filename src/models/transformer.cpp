@@ -187,9 +187,8 @@ void TransformerModel::attention(ForwardPass& pass, int64_t layer, const Attenti
             std::copy_n(row + q_dim + kv_dim, v_dim, v + t * v_dim);
         }
     } else {
-        be.matmul(w.wq, h, n, q);
-        be.matmul(w.wk, h, n, k);
-        be.matmul(w.wv, h, n, v);
+        const MatmulTarget qkv[] = {{&w.wq, q}, {&w.wk, k}, {&w.wv, v}};
+        be.matmul_many(qkv, h, n);
     }
     for (int64_t t = 0; t < n; ++t) {
         if (w.bq) add_in_place(q + t * q_dim, w.bq, q_dim);
@@ -230,8 +229,8 @@ void TransformerModel::dense_ffn(ForwardPass& pass, const Weight& gate, const We
                                  bool geglu) const {
     float* g = pass.scratch.get(Scratch::gate, n * gate.rows);
     float* u = pass.scratch.get(Scratch::up, n * up.rows);
-    pass.be.matmul(gate, h, n, g);
-    pass.be.matmul(up, h, n, u);
+    const MatmulTarget gate_up[] = {{&gate, g}, {&up, u}};
+    pass.be.matmul_many(gate_up, h, n);
     if (geglu)
         pass.be.geglu(g, u, n * gate.rows, g);
     else

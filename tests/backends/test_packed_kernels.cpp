@@ -183,5 +183,48 @@ TEST(PackedKernels, BackendMatmulMatchesTheReferenceDotProduct) {
     }
 }
 
+// A group of products with one input gives what the products give one by one, whether the group
+// runs as one (K-quants share their input format), falls apart (Q4_0 with Q8_0, F32), or has
+// partial tiles.
+TEST(PackedKernels, MatmulManyMatchesSeparateProducts) {
+    auto backend = make_cpu_backend(2);
+    const int64_t cols = 512;
+    const std::vector<std::vector<std::pair<GgmlType, int64_t>>> groups = {
+        {{GgmlType::Q4_K, 48}, {GgmlType::Q6_K, 16}, {GgmlType::Q4_K, 40}},
+        {{GgmlType::Q4_0, 32}, {GgmlType::Q8_0, 32}},
+        {{GgmlType::Q8_0, 64}, {GgmlType::F32, 16}},
+    };
+    for (const auto& group : groups) {
+        std::vector<Matrix> matrices;
+        std::vector<Weight> weights;
+        for (const auto& [type, rows] : group) matrices.push_back(random_matrix(type, rows, cols, uint32_t(rows)));
+        for (const Matrix& m : matrices) {
+            Weight w;
+            w.name = "test";
+            w.type = m.type;
+            w.cols = cols;
+            w.rows = m.rows;
+            w.row_bytes = m.row_bytes;
+            w.data = m.bytes.data();
+            weights.push_back(w);
+        }
+        for (int64_t n_tokens : {1, 5}) {
+            const auto x = gaussian_values(n_tokens * cols, 21);
+            std::vector<std::vector<float>> together(weights.size()), apart(weights.size());
+            std::vector<MatmulTarget> targets;
+            for (size_t i = 0; i < weights.size(); ++i) {
+                together[i].assign(size_t(n_tokens * weights[i].rows), NAN);
+                apart[i].assign(size_t(n_tokens * weights[i].rows), NAN);
+                targets.push_back({&weights[i], together[i].data()});
+            }
+            backend->matmul_many(targets, x.data(), n_tokens);
+            for (size_t i = 0; i < weights.size(); ++i) {
+                backend->matmul(weights[i], x.data(), n_tokens, apart[i].data());
+                EXPECT_EQ(together[i], apart[i]) << type_name(weights[i].type) << " in group";
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace uma::cpu::detail

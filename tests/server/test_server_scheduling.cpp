@@ -126,7 +126,9 @@ TEST(ServerScheduling, FullQueueAnswers503AndEveryAcceptedRequestCompletes) {
             ++busy;
         }
     }
-    EXPECT_GE(ok, 3);  // one running and two queued at least
+    // At least the two the queue holds; a third when the scheduler took the first one into its
+    // slot before the others arrived (a race the test cannot control on a loaded machine).
+    EXPECT_GE(ok, 2);
     EXPECT_GE(busy, 1);
     EXPECT_EQ(ok + busy, kClients);
 }

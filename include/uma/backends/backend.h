@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,12 @@ struct AttentionArgs {
     int64_t window = 0;          // > 0: only keys with pos - key < window are visible
 };
 
+// One product of a group that shares its input: y = w x.
+struct MatmulTarget {
+    const Weight* w = nullptr;
+    float* y = nullptr;
+};
+
 // The operations a model's forward pass is written against. The CPU backend implements them with
 // SIMD kernels chosen at run time; other backends (CUDA) plug in behind the same interface.
 class Backend {
@@ -87,6 +94,12 @@ public:
     virtual void prepare(const Weight& w) { (void)w; }
     // y[t][r] = sum_c w[r][c] * x[t][c], for t < n_tokens.
     virtual void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) = 0;
+    // matmul for several weights with the same input (q, k and v; gate and up). A backend may
+    // prepare the input once and share all the rows among its threads in one go.
+    virtual void matmul_many(std::span<const MatmulTarget> targets, const float* x,
+                             int64_t n_tokens) {
+        for (const MatmulTarget& t : targets) matmul(*t.w, x, n_tokens, t.y);
+    }
     // One row of an embedding matrix as floats.
     virtual void get_row(const Weight& w, int64_t row, float* out) = 0;
     // y = x / rms(x) * weight (weight may be null), per row of `dim`.

@@ -1,6 +1,7 @@
 #include "cpu_backend.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -36,37 +37,75 @@ void CpuBackend::prepare(const Weight& w) {
 }
 
 void CpuBackend::matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) {
-    if (const cpu::detail::PackedMatrix* packed = packed_.find_or_pack(w, pool_))
-        packed_matmul(*packed, w, x, n_tokens, y);
-    else
-        rowwise_matmul(w, x, n_tokens, y, w.rows);
+    const MatmulTarget one{&w, y};
+    matmul_many({&one, 1}, x, n_tokens);
 }
 
-void CpuBackend::packed_matmul(const cpu::detail::PackedMatrix& packed, const Weight& w,
-                               const float* x, int64_t n_tokens, float* y) {
-    const cpu::detail::PackedFormat& format = packed.format();
-    const size_t act_stride = format.activation_bytes(w.cols);
+void CpuBackend::matmul_many(std::span<const MatmulTarget> targets, const float* x,
+                             int64_t n_tokens) {
+    // Packed weights whose inputs are quantized alike run as one product over all their tiles:
+    // one quantization, one split among the threads, one wait.
+    constexpr size_t kMaxGroup = 4;
+    std::array<const cpu::detail::PackedMatrix*, kMaxGroup> packed{};
+    bool together = !targets.empty() && targets.size() <= kMaxGroup;
+    for (size_t i = 0; together && i < targets.size(); ++i) {
+        packed[i] = packed_.find_or_pack(*targets[i].w, pool_);
+        together = packed[i] != nullptr && targets[i].w->cols == targets[0].w->cols &&
+                   packed[i]->format().quantize_activation ==
+                       packed[0]->format().quantize_activation;
+    }
+    if (!together) {
+        for (const MatmulTarget& t : targets) {
+            if (const cpu::detail::PackedMatrix* p = packed_.find_or_pack(*t.w, pool_))
+                packed_matmul({&p, 1}, {&t, 1}, x, n_tokens);
+            else
+                rowwise_matmul(*t.w, x, n_tokens, t.y, t.w->rows);
+        }
+        return;
+    }
+    packed_matmul({packed.data(), targets.size()}, targets, x, n_tokens);
+}
+
+void CpuBackend::packed_matmul(std::span<const cpu::detail::PackedMatrix* const> packed,
+                               std::span<const MatmulTarget> targets, const float* x,
+                               int64_t n_tokens) {
+    const int64_t cols = targets[0].w->cols;
+    const cpu::detail::PackedFormat& input_format = packed[0]->format();
+    const size_t act_stride = input_format.activation_bytes(cols);
     activations_.resize(act_stride * static_cast<size_t>(n_tokens));
     pool_.parallel_for(n_tokens, 1, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t)
-            format.quantize_activation(x + t * w.cols, w.cols,
-                                       activations_.data() + t * act_stride);
+            input_format.quantize_activation(x + t * cols, cols,
+                                             activations_.data() + t * act_stride);
     });
-    pool_.parallel_for(packed.tiles(), 1, [&](int64_t begin, int64_t end) {
-        for (int64_t tile = begin; tile < end; ++tile)
-            format.gemm(packed.tile(tile), w.cols, activations_.data(), act_stride, n_tokens,
-                        y + tile * cpu::detail::kTileRows, w.rows);
+    // Tiles numbered across the matrices, in order.
+    std::array<int64_t, 5> first_tile{};
+    for (size_t i = 0; i < packed.size(); ++i) first_tile[i + 1] = first_tile[i] + packed[i]->tiles();
+    pool_.parallel_for(first_tile[packed.size()], 1, [&](int64_t begin, int64_t end) {
+        size_t i = 0;
+        for (int64_t g = begin; g < end; ++g) {
+            while (g >= first_tile[i + 1]) ++i;
+            const int64_t tile = g - first_tile[i];
+            const Weight& w = *targets[i].w;
+            packed[i]->format().gemm(packed[i]->tile(tile), cols, activations_.data(), act_stride,
+                                     n_tokens, targets[i].y + tile * cpu::detail::kTileRows,
+                                     w.rows);
+        }
     });
     // Rows past the last whole tile (only in matrices whose row count is not a multiple of 16).
-    const int64_t tail = w.rows - packed.packed_rows();
-    if (tail == 0) return;
-    Weight rest = w;
-    rest.rows = tail;
-    rest.data = w.data + static_cast<size_t>(packed.packed_rows()) * w.row_bytes;
-    tail_rows_.resize(static_cast<size_t>(n_tokens * tail));
-    rowwise_matmul(rest, x, n_tokens, tail_rows_.data(), tail);
-    for (int64_t t = 0; t < n_tokens; ++t)
-        std::copy_n(tail_rows_.data() + t * tail, tail, y + t * w.rows + packed.packed_rows());
+    for (size_t i = 0; i < packed.size(); ++i) {
+        const Weight& w = *targets[i].w;
+        const int64_t tail = w.rows - packed[i]->packed_rows();
+        if (tail == 0) continue;
+        Weight rest = w;
+        rest.rows = tail;
+        rest.data = w.data + static_cast<size_t>(packed[i]->packed_rows()) * w.row_bytes;
+        tail_rows_.resize(static_cast<size_t>(n_tokens * tail));
+        rowwise_matmul(rest, x, n_tokens, tail_rows_.data(), tail);
+        for (int64_t t = 0; t < n_tokens; ++t)
+            std::copy_n(tail_rows_.data() + t * tail, tail,
+                        targets[i].y + t * w.rows + packed[i]->packed_rows());
+    }
 }
 
 void CpuBackend::rowwise_matmul(const Weight& w, const float* x, int64_t n_tokens, float* y,

@@ -18,6 +18,8 @@ class CpuBackend final : public Backend {
 
     void prepare(const Weight& w) override;
     void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override;
+    void matmul_many(std::span<const MatmulTarget> targets, const float* x,
+                     int64_t n_tokens) override;
     void get_row(const Weight& w, int64_t row, float* out) override;
     void rms_norm(const float* x, const float* weight, int64_t n_rows, int64_t dim, float eps,
                   float* y) override;
@@ -33,8 +35,9 @@ class CpuBackend final : public Backend {
     // The in-place kernels: one row at a time in the file's own format.
     void rowwise_matmul(const Weight& w, const float* x, int64_t n_tokens, float* y,
                         int64_t y_stride);
-    void packed_matmul(const cpu::detail::PackedMatrix& packed, const Weight& w, const float* x,
-                       int64_t n_tokens, float* y);
+    // Matrices packed in formats with the same input quantization and the same row length.
+    void packed_matmul(std::span<const cpu::detail::PackedMatrix* const> packed,
+                       std::span<const MatmulTarget> targets, const float* x, int64_t n_tokens);
 
     cpu::ThreadPool pool_;
     std::vector<uint8_t> activations_;
