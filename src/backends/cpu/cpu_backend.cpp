@@ -50,9 +50,9 @@ void CpuBackend::matmul_many(std::span<const MatmulTarget> targets, const float*
     bool together = !targets.empty() && targets.size() <= kMaxGroup;
     for (size_t i = 0; together && i < targets.size(); ++i) {
         packed[i] = packed_.find_or_pack(*targets[i].w, pool_);
-        together = packed[i] != nullptr && targets[i].w->cols == targets[0].w->cols &&
-                   packed[i]->format().quantize_activation ==
-                       packed[0]->format().quantize_activation;
+        together =
+            packed[i] != nullptr && targets[i].w->cols == targets[0].w->cols &&
+            packed[i]->format().quantize_activation == packed[0]->format().quantize_activation;
     }
     if (!together) {
         for (const MatmulTarget& t : targets) {
@@ -80,8 +80,13 @@ void CpuBackend::packed_matmul(std::span<const cpu::detail::PackedMatrix* const>
     });
     // Tiles numbered across the matrices, in order.
     std::array<int64_t, 5> first_tile{};
-    for (size_t i = 0; i < packed.size(); ++i) first_tile[i + 1] = first_tile[i] + packed[i]->tiles();
-    pool_.parallel_for(first_tile[packed.size()], 1, [&](int64_t begin, int64_t end) {
+    for (size_t i = 0; i < packed.size(); ++i)
+        first_tile[i + 1] = first_tile[i] + packed[i]->tiles();
+    // Chunks of about an eighth of a thread's share: few enough to keep the hand-out cheap, small
+    // enough for a thread that finishes early to take over from one that falls behind.
+    const int64_t total_tiles = first_tile[packed.size()];
+    const int64_t grain = std::max<int64_t>(1, total_tiles / (8 * pool_.size()));
+    pool_.parallel_for(total_tiles, grain, [&](int64_t begin, int64_t end) {
         size_t i = 0;
         for (int64_t g = begin; g < end; ++g) {
             while (g >= first_tile[i + 1]) ++i;
