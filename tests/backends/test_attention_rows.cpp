@@ -1,6 +1,6 @@
-// The AVX-512 attention kernels against the scalar ones, on random cache rows of both cache types,
-// head dimensions with and without a fixed-size kernel, head counts around the group of four,
-// and a ring buffer that wraps.
+// The AVX2 and AVX-512 attention kernels against the scalar ones, on random cache rows of both
+// cache types, head dimensions with and without a fixed-size kernel, head counts around the group
+// of four, and a ring buffer that wraps.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,11 +28,20 @@ std::vector<uint8_t> cache(GgmlType type, const std::vector<float>& values) {
     return bytes;
 }
 
-TEST(AttentionRows, Avx512KernelsMatchTheScalarOnes) {
-    if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+// The kernels of one instruction set, or nullptr (with the reason) where this CPU lacks it.
+const AttentionRowKernels* simd_kernels(SimdLevel level, GgmlType type) {
+    if (cpu_simd_level() < level) return nullptr;
+    return level == SimdLevel::avx512 ? attention_row_kernels_avx512(type)
+                                      : attention_row_kernels_avx2(type);
+}
+
+class AttentionRowsSimd : public ::testing::TestWithParam<SimdLevel> {};
+
+TEST_P(AttentionRowsSimd, KernelsMatchTheScalarOnes) {
+    if (cpu_simd_level() < GetParam()) GTEST_SKIP() << "this CPU lacks the instruction set";
     for (GgmlType type : {GgmlType::F16, GgmlType::F32}) {
         const AttentionRowKernels* reference = attention_row_kernels(type, SimdLevel::scalar);
-        const AttentionRowKernels* fast = attention_row_kernels_avx512(type);
+        const AttentionRowKernels* fast = simd_kernels(GetParam(), type);
         ASSERT_NE(reference, nullptr);
         ASSERT_NE(fast, nullptr);
         for (int64_t dim : {64, 128, 96, 48, 72, 5}) {
@@ -61,10 +70,11 @@ TEST(AttentionRows, Avx512KernelsMatchTheScalarOnes) {
     }
 }
 
-TEST(AttentionRows, Avx512ExponentialMatchesTheLibrary) {
-    if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+TEST_P(AttentionRowsSimd, ExponentialMatchesTheLibrary) {
+    if (cpu_simd_level() < GetParam()) GTEST_SKIP() << "this CPU lacks the instruction set";
     const AttentionRowKernels* reference = attention_row_kernels(GgmlType::F16, SimdLevel::scalar);
-    const AttentionRowKernels* fast = attention_row_kernels_avx512(GgmlType::F16);
+    const AttentionRowKernels* fast = simd_kernels(GetParam(), GgmlType::F16);
+    ASSERT_NE(fast, nullptr);
     for (int64_t n : {1, 15, 16, 17, 100}) {
         // Softmax arguments: x - max <= 0, down to where the terms no longer matter.
         auto x = test::gaussian_values(n, uint32_t(n), 10.0f);
@@ -79,6 +89,12 @@ TEST(AttentionRows, Avx512ExponentialMatchesTheLibrary) {
             EXPECT_NEAR(y[size_t(i)], x[size_t(i)], 4e-6 * x[size_t(i)] + 1e-30) << "at " << i;
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Levels, AttentionRowsSimd,
+                         ::testing::Values(SimdLevel::avx2, SimdLevel::avx512),
+                         [](const ::testing::TestParamInfo<SimdLevel>& info) {
+                             return std::string(simd_level_name(info.param));
+                         });
 
 }  // namespace
 }  // namespace uma::cpu::detail

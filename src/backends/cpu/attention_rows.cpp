@@ -1,5 +1,5 @@
-// Scalar attention row kernels (the reference, and what runs without AVX-512) and the choice by
-// SIMD level.
+// Scalar attention row kernels (the reference, and what runs without AVX2) and the choice by SIMD
+// level.
 #include "backends/cpu/attention_rows.h"
 
 #include <cmath>
@@ -57,6 +57,8 @@ constexpr AttentionRowKernels kF16{scores<uint16_t>, exp_sum, weighted_sum<uint1
 const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel level) {
     if (level >= SimdLevel::avx512)
         if (const AttentionRowKernels* k = attention_row_kernels_avx512(cache_type)) return k;
+    if (level >= SimdLevel::avx2)
+        if (const AttentionRowKernels* k = attention_row_kernels_avx2(cache_type)) return k;
     switch (cache_type) {
         case GgmlType::F32:
             return &kF32;

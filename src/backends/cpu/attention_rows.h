@@ -39,7 +39,8 @@ struct AttentionRowKernels {
 
 // For a cache of this type (F16 or F32) at the given level; nullptr for other types.
 const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel level);
-// The AVX-512 ones (nullptr where the build has none), for the dispatcher and the tests.
+// Per instruction set (nullptr where the build has none), for the dispatcher and the tests.
+const AttentionRowKernels* attention_row_kernels_avx2(GgmlType cache_type);
 const AttentionRowKernels* attention_row_kernels_avx512(GgmlType cache_type);
 
 }  // namespace uma::cpu::detail
