@@ -2,7 +2,9 @@
 // their ratio, plus uma's share of the machine's measured read bandwidth.
 //
 // usage: node compare.mjs [--uma PATH] [--llama-bench PATH] [-p 512] [-n 128] [-t 2] [-r 3]
-//                         MODEL.gguf...
+//                         [--remeasure-bandwidth] MODEL.gguf...
+//   --remeasure-bandwidth: measure the machine's read bandwidth again before each model (uma keeps
+//   the best value it has ever seen: the share is against the machine at its fastest).
 //   llama.cpp is node-llama-cpp's prebuilt CPU build (npm install here first, with
 //   NODE_LLAMA_CPP_SKIP_DOWNLOAD=true), or a llama-bench binary given with --llama-bench.
 import { execFileSync } from "node:child_process";
@@ -11,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const options = { uma: null, llamaBench: null, prompt: 512, gen: 128, threads: 2, reps: 3, models: [] };
+const options = { uma: null, llamaBench: null, prompt: 512, gen: 128, threads: 2, reps: 3, remeasure: false, models: [] };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; ++i) {
     const arg = argv[i];
@@ -21,11 +23,12 @@ for (let i = 0; i < argv.length; ++i) {
     else if (arg === "-n") options.gen = Number(argv[++i]);
     else if (arg === "-t") options.threads = Number(argv[++i]);
     else if (arg === "-r") options.reps = Number(argv[++i]);
+    else if (arg === "--remeasure-bandwidth") options.remeasure = true;
     else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}`);
     else options.models.push(arg);
 }
 if (options.models.length === 0) {
-    console.error("usage: node compare.mjs [--uma PATH] [--llama-bench PATH] [-p 512] [-n 128] [-t 2] [-r 3] MODEL.gguf...");
+    console.error("usage: node compare.mjs [--uma PATH] [--llama-bench PATH] [-p 512] [-n 128] [-t 2] [-r 3] [--remeasure-bandwidth] MODEL.gguf...");
     process.exit(2);
 }
 options.uma ??= [join(here, "..", "build", "uma")].find(existsSync);
@@ -38,7 +41,8 @@ const run = (command, args) => execFileSync(command, args, { encoding: "utf8", m
                                                              stdio: ["ignore", "pipe", "inherit"] });
 
 function umaBench(model) {
-    return jsonLines(run(options.uma, ["bench", model, ...common, "--json"]));
+    const extra = options.remeasure ? ["--remeasure-bandwidth"] : [];
+    return jsonLines(run(options.uma, ["bench", model, ...common, "--json", ...extra]));
 }
 
 function llamaBench(model) {
@@ -63,15 +67,15 @@ for (const model of options.models) {
             uma: u.tokens_per_second, uma_sd: u.stddev,
             llama: l?.tokens_per_second, llama_sd: l?.stddev,
             ratio: l ? u.tokens_per_second / l.tokens_per_second : undefined,
-            bw: u.bandwidth_gbs, bw_pct: 100 * u.bandwidth_fraction,
+            bw: u.bandwidth_gbs, bw_pct: 100 * u.bandwidth_fraction, machine: u.machine_bandwidth_gbs,
         });
     }
 }
 const fmt = (x, d = 2) => (x === undefined ? "-" : x.toFixed(d));
 console.log(`threads ${options.threads}, ${options.reps} repetitions; uma: ${options.uma}; llama.cpp: ` +
             (options.llamaBench ?? "node-llama-cpp prebuilt CPU binaries"));
-console.log("| model | test | uma t/s | llama.cpp t/s | uma / llama.cpp | uma GB/s | uma % of read BW |");
-console.log("|---|---|---|---|---|---|---|");
+console.log("| model | test | uma t/s | llama.cpp t/s | uma / llama.cpp | uma GB/s | machine read GB/s | uma % of read BW |");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows)
     console.log(`| ${r.model} | ${r.test} | ${fmt(r.uma)} ± ${fmt(r.uma_sd)} | ${fmt(r.llama)} ± ${fmt(r.llama_sd)} | ` +
-                `${fmt(r.ratio)}x | ${fmt(r.bw, 1)} | ${fmt(r.bw_pct, 1)}% |`);
+                `${fmt(r.ratio)}x | ${fmt(r.bw, 1)} | ${fmt(r.machine, 1)} | ${fmt(r.bw_pct, 1)}% |`);
