@@ -68,6 +68,12 @@ int main(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     const std::string command = argv[1];
+    // `uma COMMAND --help` (or -h anywhere before a "--"): the usage.
+    for (int i = 2; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
+        if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
     try {
         if (command == "run") return uma::cli::cmd_run(argc, argv);
         if (command == "show") return uma::cli::cmd_show(argc, argv);

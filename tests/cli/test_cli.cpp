@@ -72,6 +72,14 @@ TEST(Cli, PromptLongerThanTheContextIsAClearError) {
         << r.output;
 }
 
+TEST(Cli, HelpAfterAnyCommandPrintsTheUsage) {
+    for (const char* command : {"top --help", "bench -h", "run --help", "serve --port 1 --help"}) {
+        const auto r = run_uma(command);
+        EXPECT_EQ(r.status, 0) << command << ": " << r.output;
+        EXPECT_NE(r.output.find("usage: uma COMMAND"), std::string::npos) << command;
+    }
+}
+
 TEST(Cli, ShowDescribesTheModel) {
     const auto r = run_uma("show " + stories() + " --ctx 512");
     EXPECT_EQ(r.status, 0) << r.output;
