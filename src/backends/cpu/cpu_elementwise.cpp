@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -6,6 +7,10 @@
 
 namespace uma {
 namespace {
+
+// Elements per chunk of the elementwise operations: decode's vectors stay on one thread, a
+// prompt's are shared among all.
+constexpr int64_t kElementwiseChunk = int64_t(1) << 15;
 
 // YaRN: blends interpolated and extrapolated frequencies per dimension pair.
 double rope_yarn_theta(double theta_extrap, int64_t i, const RopeParams& p, float* mscale) {
@@ -31,17 +36,22 @@ double rope_yarn_theta(double theta_extrap, int64_t i, const RopeParams& p, floa
 
 void CpuBackend::rms_norm(const float* x, const float* weight, int64_t n_rows, int64_t dim,
                           float eps, float* y) {
-    for (int64_t r = 0; r < n_rows; ++r) {
-        const float* in = x + r * dim;
-        float* out = y + r * dim;
-        double sum = 0;
-        for (int64_t i = 0; i < dim; ++i) sum += double(in[i]) * in[i];
-        const float inv = 1.0f / std::sqrt(float(sum / double(dim)) + eps);
-        if (weight)
-            for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv * weight[i];
-        else
-            for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv;
-    }
+    // Rows split among the threads only when there is enough work to pay for waking them.
+    const int64_t rows_per_chunk =
+        std::max<int64_t>(1, kElementwiseChunk / std::max<int64_t>(dim, 1));
+    pool_.parallel_for(n_rows, rows_per_chunk, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const float* in = x + r * dim;
+            float* out = y + r * dim;
+            double sum = 0;
+            for (int64_t i = 0; i < dim; ++i) sum += double(in[i]) * in[i];
+            const float inv = 1.0f / std::sqrt(float(sum / double(dim)) + eps);
+            if (weight)
+                for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv * weight[i];
+            else
+                for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv;
+        }
+    });
 }
 
 void CpuBackend::rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
@@ -72,16 +82,22 @@ void CpuBackend::rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_
 }
 
 void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {
-    for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    pool_.parallel_for(n, kElementwiseChunk, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+            out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    });
 }
 
 void CpuBackend::geglu(const float* gate, const float* up, int64_t n, float* out) {
     constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        const float gelu = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g)));
-        out[i] = gelu * up[i];
-    }
+    pool_.parallel_for(n, kElementwiseChunk, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float g = gate[i];
+            const float gelu =
+                0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g)));
+            out[i] = gelu * up[i];
+        }
+    });
 }
 
 void CpuBackend::store_rows(const float* src, int64_t n_rows, int64_t row_elements,
