@@ -2,13 +2,13 @@
 // vector: scores for four heads per cached row with the horizontal sums folded together, weighted
 // sums with up to four heads x 16 columns in registers across all rows, and exp from a degree-6
 // polynomial of 2^f with the power of two built in the exponent bits. Head dimensions that are not
-// a multiple of 8 take the plain loops.
+// a multiple of 8 go to the scalar kernels.
 #include "backends/cpu/attention_rows.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#include "uma/core/fp16.h"
+#include <type_traits>
 
 namespace uma::cpu::detail {
 namespace {
@@ -19,11 +19,12 @@ inline __m256 load(const float* p) {
 inline __m256 load(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
-inline float element(const float* row, int64_t i) {
-    return row[i];
-}
-inline float element(const uint16_t* row, int64_t i) {
-    return fp16_to_fp32(row[i]);
+
+// Head dimensions the vector loops do not cover go to the scalar kernels.
+template <class T>
+const AttentionRowKernels& scalar_kernels() {
+    return *attention_row_kernels(std::is_same_v<T, float> ? GgmlType::F32 : GgmlType::F16,
+                                  SimdLevel::scalar);
 }
 
 inline float sum1(__m256 a) {
@@ -39,22 +40,10 @@ inline __m128 sum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 }
 
 template <class T>
-void scores_plain(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
-                  int64_t dim, float* out, int64_t out_stride) {
-    for (int64_t j = 0; j < n; ++j) {
-        const auto* row = static_cast<const T*>(keys.row(j));
-        for (int h = 0; h < heads; ++h) {
-            float sum = 0;
-            for (int64_t i = 0; i < dim; ++i) sum += element(row, i) * q[h * q_stride + i];
-            out[h * out_stride + j] = sum;
-        }
-    }
-}
-
-template <class T>
 void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
             int64_t dim, float* out, int64_t out_stride) {
-    if (dim % 8 != 0) return scores_plain<T>(keys, n, q, q_stride, heads, dim, out, out_stride);
+    if (dim % 8 != 0)
+        return scalar_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
     for (int64_t j = 0; j < n; ++j) {
         const auto* row = static_cast<const T*>(keys.row(j));
         int h = 0;
@@ -150,17 +139,9 @@ void weighted_heads(const CacheRows& values, int64_t n, const float* weights, in
 template <class T>
 void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int64_t weight_stride,
                   int heads, int64_t dim, float* out, int64_t out_stride) {
-    if (dim % 8 != 0) {
-        for (int h = 0; h < heads; ++h)
-            for (int64_t i = 0; i < dim; ++i) out[h * out_stride + i] = 0.0f;
-        for (int64_t j = 0; j < n; ++j) {
-            const auto* row = static_cast<const T*>(values.row(j));
-            for (int h = 0; h < heads; ++h)
-                for (int64_t i = 0; i < dim; ++i)
-                    out[h * out_stride + i] += weights[h * weight_stride + j] * element(row, i);
-        }
-        return;
-    }
+    if (dim % 8 != 0)
+        return scalar_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim, out,
+                                                out_stride);
     int h = 0;
     for (; h + 4 <= heads; h += 4)
         weighted_heads<T, 4>(values, n, weights + h * weight_stride, weight_stride, dim,

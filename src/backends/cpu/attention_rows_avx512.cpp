@@ -2,7 +2,7 @@
 // floats once and dotted with four heads at a time, the four horizontal sums folded together.
 // Weighted sums: the outputs of up to four heads over 64 columns stay in registers across all
 // rows. Exponentials use vscalefps on a degree-6 polynomial of 2^f, |f| <= 1/2 (relative error
-// about 1e-7). Head dimensions that are not a multiple of 16 take the plain loops.
+// about 1e-7). Head dimensions that are not a multiple of 16 go to the scalar kernels.
 #include "backends/cpu/attention_rows.h"
 
 #if defined(__x86_64__)
@@ -15,8 +15,7 @@
 #include <immintrin.h>
 
 #include <cmath>
-
-#include "uma/core/fp16.h"
+#include <type_traits>
 
 namespace uma::cpu::detail {
 namespace {
@@ -27,11 +26,12 @@ inline __m512 load(const float* p) {
 inline __m512 load(const uint16_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
-inline float element(const float* row, int64_t i) {
-    return row[i];
-}
-inline float element(const uint16_t* row, int64_t i) {
-    return fp16_to_fp32(row[i]);
+
+// Head dimensions the vector loops do not cover go to the scalar kernels.
+template <class T>
+const AttentionRowKernels& scalar_kernels() {
+    return *attention_row_kernels(std::is_same_v<T, float> ? GgmlType::F32 : GgmlType::F16,
+                                  SimdLevel::scalar);
 }
 
 // The four horizontal sums of a0..a3, in lanes 0..3.
@@ -43,19 +43,6 @@ inline __m128 sum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
     const __m256 h23 = _mm256_hadd_ps(halves(a2), halves(a3));
     const __m256 h = _mm256_hadd_ps(h01, h23);
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-template <class T>
-void scores_plain(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
-                  int64_t dim, float* out, int64_t out_stride) {
-    for (int64_t j = 0; j < n; ++j) {
-        const auto* row = static_cast<const T*>(keys.row(j));
-        for (int h = 0; h < heads; ++h) {
-            float sum = 0;
-            for (int64_t i = 0; i < dim; ++i) sum += element(row, i) * q[h * q_stride + i];
-            out[h * out_stride + j] = sum;
-        }
-    }
 }
 
 template <class T, int V>  // dim = 16 V
@@ -104,7 +91,7 @@ void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, 
         case 256:
             return scores_fixed<T, 16>(keys, n, q, q_stride, heads, out, out_stride);
         default:
-            return scores_plain<T>(keys, n, q, q_stride, heads, dim, out, out_stride);
+            return scalar_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
     }
 }
 
@@ -187,17 +174,9 @@ void weighted_heads(const CacheRows& values, int64_t n, const float* weights, in
 template <class T>
 void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int64_t weight_stride,
                   int heads, int64_t dim, float* out, int64_t out_stride) {
-    if (dim % 16 != 0) {
-        for (int h = 0; h < heads; ++h)
-            for (int64_t i = 0; i < dim; ++i) out[h * out_stride + i] = 0.0f;
-        for (int64_t j = 0; j < n; ++j) {
-            const auto* row = static_cast<const T*>(values.row(j));
-            for (int h = 0; h < heads; ++h)
-                for (int64_t i = 0; i < dim; ++i)
-                    out[h * out_stride + i] += weights[h * weight_stride + j] * element(row, i);
-        }
-        return;
-    }
+    if (dim % 16 != 0)
+        return scalar_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim, out,
+                                                out_stride);
     int h = 0;
     for (; h + 4 <= heads; h += 4)
         weighted_heads<T, 4>(values, n, weights + h * weight_stride, weight_stride, dim,
