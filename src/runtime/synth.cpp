@@ -18,7 +18,9 @@ namespace uma {
 namespace {
 
 constexpr std::string_view kSpmVocab = "ggml-vocab-llama-spm.gguf";  // Llama 2 / Mistral, 32000
-constexpr std::string_view kBpeVocab = "ggml-vocab-dbrx.gguf";  // 100k BPE with the Llama 3 regex
+// A 100k byte-level BPE vocabulary. (ggml-vocab-dbrx.gguf, closer to Llama 3, stores a metadata
+// key twice, which the GGUF reader rightly rejects.)
+constexpr std::string_view kBpeVocab = "ggml-vocab-deepseek-llm.gguf";
 
 // Sizes from the models' published configurations. Vocabularies without a GGUF in the shared data
 // (Llama 3, Qwen2) use a BPE vocabulary of similar kind, with the embedding padded to the real

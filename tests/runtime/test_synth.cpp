@@ -9,6 +9,7 @@
 #include "uma/runtime/loaded_model.h"
 #include "uma/runtime/session.h"
 #include "uma/runtime/synth.h"
+#include "uma/tokenizer/tokenizer.h"
 
 namespace uma {
 namespace {
@@ -105,6 +106,17 @@ TEST(Synth, RealShapesHaveTheirPublishedSizes) {
     const auto llama1b =
         synth_tensors(find_synth_shape("llama-3.2-1b"), find_quant_scheme("Q4_0"), 128256);
     EXPECT_NEAR(double(total_parameters(llama1b)), 1.236e9, 0.005e9);
+}
+
+TEST(Synth, EveryShapesVocabularyLoads) {
+    for (const SynthShape& shape : synth_shapes()) {
+        const std::string path = find_vocab_file(std::string(shape.vocab_file));
+        const auto tokenizer = Tokenizer::from_file(path);
+        EXPECT_GT(tokenizer->vocab_size(), 1000) << shape.name;
+        if (shape.n_vocab > 0) {
+            EXPECT_LE(tokenizer->vocab_size(), shape.n_vocab) << shape.name;
+        }
+    }
 }
 
 TEST(Synth, UnknownShapeErrorListsTheKnownOnes) {
