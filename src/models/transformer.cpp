@@ -24,7 +24,10 @@ void TransformerModel::load_output_head() {
     token_embd_ = loader_.matrix("token_embd.weight", c.n_embd, c.n_vocab);
     output_norm_ = loader_.vector("output_norm.weight", c.n_embd);
     output_ = loader_.optional_matrix("output.weight", c.n_embd, c.n_vocab);
-    if (!output_.present()) output_ = token_embd_;  // tied embeddings
+    if (!output_.present()) {  // tied embeddings
+        output_ = token_embd_;
+        output_.row_lookups = true;
+    }
 }
 
 AttentionWeights TransformerModel::load_attention(int64_t l, bool fused_qkv) {
@@ -103,7 +106,8 @@ std::vector<Weight> TransformerModel::matrices() const {
     std::vector<Weight> used;
     for (const Weight& w : loader_.matrices())
         // The embedding is only looked up by row, unless it doubles as the output head.
-        if (w.data != token_embd_.data || output_.data == token_embd_.data) used.push_back(w);
+        if (w.data != token_embd_.data) used.push_back(w);
+    if (output_.data == token_embd_.data) used.push_back(output_);
     return used;
 }
 

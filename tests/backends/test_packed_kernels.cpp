@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/cpu/packed_formats.h"
+#include "backends/cpu/packed_weights.h"
 #include "backends/cpu/quant_formats.h"
 #include "test_quant_helpers.h"
 #include "uma/backends/backend.h"
@@ -197,7 +198,8 @@ TEST(PackedKernels, MatmulManyMatchesSeparateProducts) {
     for (const auto& group : groups) {
         std::vector<Matrix> matrices;
         std::vector<Weight> weights;
-        for (const auto& [type, rows] : group) matrices.push_back(random_matrix(type, rows, cols, uint32_t(rows)));
+        for (const auto& [type, rows] : group)
+            matrices.push_back(random_matrix(type, rows, cols, uint32_t(rows)));
         for (const Matrix& m : matrices) {
             Weight w;
             w.name = "test";
@@ -224,6 +226,27 @@ TEST(PackedKernels, MatmulManyMatchesSeparateProducts) {
             }
         }
     }
+}
+
+// Weights whose rows are also looked up (a tied embedding) stay in place: a packed copy would sit
+// beside the file pages the lookups keep resident.
+TEST(PackedKernels, RowLookupWeightsStayInPlace) {
+    if (active_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "packing needs AVX-512 VNNI";
+    const Matrix m = random_matrix(GgmlType::Q4_0, 32, 256, 3);
+    Weight w;
+    w.name = "token_embd.weight";
+    w.type = m.type;
+    w.cols = m.cols;
+    w.rows = m.rows;
+    w.row_bytes = m.row_bytes;
+    w.data = m.bytes.data();
+    ThreadPool pool(1);
+    PackedWeightCache cache;
+    EXPECT_NE(cache.find_or_pack(w, pool), nullptr);
+    Weight tied = w;
+    tied.rows = 16;  // another key, so that the cache has not seen it
+    tied.row_lookups = true;
+    EXPECT_EQ(cache.find_or_pack(tied, pool), nullptr);
 }
 
 }  // namespace

@@ -23,6 +23,10 @@ struct Weight {
     // The data is a read-only file mapping: a backend that copies the weights elsewhere may drop
     // these pages from the process (they come back from the page cache if read again).
     bool file_mapped = false;
+    // Rows are also looked up one by one (an embedding that doubles as the output projection): a
+    // backend should compute with it in place rather than keep a second, rearranged copy, since
+    // the lookups keep the file's pages resident anyway.
+    bool row_lookups = false;
 
     bool present() const { return data != nullptr; }
     size_t matrix_bytes() const { return row_bytes * static_cast<size_t>(rows); }

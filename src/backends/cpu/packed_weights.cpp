@@ -62,12 +62,16 @@ PackedMatrix::PackedMatrix(const Weight& w, const PackedFormat& format, PackedAr
                            ThreadPool& pool)
     : format_(format), tiles_(w.rows / kTileRows), tile_bytes_(format.tile_bytes(w.cols)) {
     data_ = arena.allocate(tile_bytes_ * size_t(tiles_), w.name);
-    pool.parallel_for(tiles_, 1, [&](int64_t begin, int64_t end) {
+    // The file's pages go as soon as their tiles are written, so that packing a large matrix (a
+    // 128k-token embedding) never holds both copies of all of it at once.
+    pool.parallel_for(tiles_, 16, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t)
             format_.pack_tile(w.data + size_t(t * kTileRows) * w.row_bytes, w.row_bytes, w.cols,
                               data_ + size_t(t) * tile_bytes_);
+        if (w.file_mapped)
+            release_pages(w.data + size_t(begin * kTileRows) * w.row_bytes,
+                          w.data + size_t(end * kTileRows) * w.row_bytes);
     });
-    if (w.file_mapped) release_pages(w.data, w.data + size_t(packed_rows()) * w.row_bytes);
 }
 
 size_t PackedWeightCache::KeyHash::operator()(const Key& k) const {
@@ -75,7 +79,7 @@ size_t PackedWeightCache::KeyHash::operator()(const Key& k) const {
 }
 
 const PackedMatrix* PackedWeightCache::find_or_pack(const Weight& w, ThreadPool& pool) {
-    if (w.rows < kTileRows) return nullptr;
+    if (w.rows < kTileRows || w.row_lookups) return nullptr;
     const Key key{w.data, w.rows, w.cols, w.type};
     if (auto it = packed_.find(key); it != packed_.end()) return it->second.get();
     const PackedFormat* format = packing_enabled() ? packed_format(w.type, w.cols) : nullptr;

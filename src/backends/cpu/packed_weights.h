@@ -56,7 +56,8 @@ class PackedMatrix {
 class PackedWeightCache {
   public:
     // The packed form of w, packing it now if this is its first use; nullptr when w's type has
-    // no packed format at the active SIMD level or w has fewer rows than a tile.
+    // no packed format at the active SIMD level, w has fewer rows than a tile, or its rows are
+    // also looked up one by one (w.row_lookups).
     const PackedMatrix* find_or_pack(const Weight& w, ThreadPool& pool);
 
   private:
