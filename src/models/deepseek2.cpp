@@ -17,7 +17,7 @@ namespace uma {
 namespace {
 
 class DeepSeek2Model final : public TransformerModel {
-public:
+  public:
     DeepSeek2Model(std::unique_ptr<GgufFile> file, ModelConfig config)
         : TransformerModel(std::move(file), std::move(config)) {
         ModelConfig& c = config_;
@@ -51,20 +51,25 @@ public:
 
         load_output_head();
         for (int64_t l = 0; l < c.n_layer; ++l) {
-            const auto name = [l](const char* suffix) { return WeightLoader::layer_tensor(l, suffix); };
+            const auto name = [l](const char* suffix) {
+                return WeightLoader::layer_tensor(l, suffix);
+            };
             Layer L;
             L.norm = loader_.vector(name("attn_norm.weight"), c.n_embd);
             if (q_lora_rank_ > 0) {
                 L.wq_a = loader_.matrix(name("attn_q_a.weight"), c.n_embd, q_lora_rank_);
                 L.q_a_norm = loader_.vector(name("attn_q_a_norm.weight"), q_lora_rank_);
-                L.wq_b = loader_.matrix(name("attn_q_b.weight"), q_lora_rank_, c.n_head * c.head_dim);
+                L.wq_b =
+                    loader_.matrix(name("attn_q_b.weight"), q_lora_rank_, c.n_head * c.head_dim);
             } else {
                 L.wq = loader_.matrix(name("attn_q.weight"), c.n_embd, c.n_head * c.head_dim);
             }
-            L.wkv_a = loader_.matrix(name("attn_kv_a_mqa.weight"), c.n_embd, kv_lora_rank_ + n_rot_);
+            L.wkv_a =
+                loader_.matrix(name("attn_kv_a_mqa.weight"), c.n_embd, kv_lora_rank_ + n_rot_);
             L.kv_a_norm = loader_.vector(name("attn_kv_a_norm.weight"), kv_lora_rank_);
-            L.wkv_b = loader_.matrix(name("attn_kv_b.weight"), kv_lora_rank_,
-                                     c.n_head * (n_nope_ + c.head_dim_v));
+            // Its rows are read one by one (the absorbed key projection of every head).
+            L.wkv_b = read_by_rows(loader_.matrix(name("attn_kv_b.weight"), kv_lora_rank_,
+                                                  c.n_head * (n_nope_ + c.head_dim_v)));
             L.wo = loader_.matrix(name("attn_output.weight"), c.n_head * c.head_dim_v, c.n_embd);
             L.ffn = load_ffn(l);
             if (l < dense_lead && L.ffn.is_moe())
@@ -75,7 +80,7 @@ public:
         }
     }
 
-protected:
+  protected:
     std::vector<KvCache::LayerShape> cache_shape() const override {
         // Keys hold [c ; k_pe]; values are read from the same rows (their first kv_lora_rank).
         return std::vector<KvCache::LayerShape>(static_cast<size_t>(config_.n_layer),
@@ -94,7 +99,7 @@ protected:
         add_in_place(pass.x.data(), delta.data(), size);
     }
 
-private:
+  private:
     struct Layer {
         const float* norm = nullptr;
         Weight wq, wq_a, wq_b;
@@ -143,7 +148,8 @@ private:
         }
         be.rope(q_pe.data(), n, heads, n_rot_, pass.positions.data(), c.rope);
         be.rope(k_pe.data(), n, 1, n_rot_, pass.positions.data(), c.rope);
-        for (int64_t t = 0; t < n; ++t) std::copy_n(k_pe.data() + t * n_rot_, n_rot_, kv.data() + t * latent + r);
+        for (int64_t t = 0; t < n; ++t)
+            std::copy_n(k_pe.data() + t * n_rot_, n_rot_, kv.data() + t * latent + r);
 
         // Absorb W_k into the queries: q_lat[t][h] = W_k,hᵀ q_nope[t][h], then append q_pe.
         std::vector<float> q_latent(n * heads * latent, 0.0f), row(r);

@@ -24,10 +24,7 @@ void TransformerModel::load_output_head() {
     token_embd_ = loader_.matrix("token_embd.weight", c.n_embd, c.n_vocab);
     output_norm_ = loader_.vector("output_norm.weight", c.n_embd);
     output_ = loader_.optional_matrix("output.weight", c.n_embd, c.n_vocab);
-    if (!output_.present()) {  // tied embeddings
-        output_ = token_embd_;
-        output_.row_lookups = true;
-    }
+    if (!output_.present()) output_ = read_by_rows(token_embd_);  // tied embeddings
 }
 
 AttentionWeights TransformerModel::load_attention(int64_t l, bool fused_qkv) {
@@ -104,11 +101,20 @@ void TransformerModel::embed(ForwardPass& pass) {
 
 std::vector<Weight> TransformerModel::matrices() const {
     std::vector<Weight> used;
-    for (const Weight& w : loader_.matrices())
-        // The embedding is only looked up by row, unless it doubles as the output head.
-        if (w.data != token_embd_.data) used.push_back(w);
-    if (output_.data == token_embd_.data) used.push_back(output_);
+    for (const Weight& w : loader_.matrices()) {
+        // The embedding is looked up by row; so are the weights marked by read_by_rows.
+        const bool by_rows =
+            w.data == token_embd_.data ||
+            std::find(row_lookups_.begin(), row_lookups_.end(), w.data) != row_lookups_.end();
+        if (!by_rows) used.push_back(w);
+    }
     return used;
+}
+
+Weight TransformerModel::read_by_rows(Weight w) {
+    w.row_lookups = true;
+    row_lookups_.push_back(w.data);
+    return w;
 }
 
 float* ScratchBuffers::get(Scratch slot, int64_t n) {

@@ -27,10 +27,10 @@ enum class Scratch { h, delta, q, k, v, attn, qkv, gate, up, gate_up, act, count
 // never cleared, so that a prompt batch neither allocates nor zero-fills tens of megabytes per
 // layer. (A model runs one forward pass at a time.)
 class ScratchBuffers {
-public:
+  public:
     float* get(Scratch slot, int64_t n);
 
-private:
+  private:
     struct Buffer {
         std::unique_ptr<float[]> data;
         int64_t size = 0;
@@ -43,7 +43,7 @@ struct ForwardPass {
     ForwardPass(Backend& backend, ScratchBuffers& buffers) : be(backend), scratch(buffers) {}
     Backend& be;
     ScratchBuffers& scratch;
-    int64_t n = 0;                  // tokens in the batch
+    int64_t n = 0;  // tokens in the batch
     std::vector<TokenId> tokens;
     std::vector<int32_t> positions;  // of each token in its own sequence
     std::vector<SequenceSlice> seqs;
@@ -64,11 +64,11 @@ struct FfnWeights {
     Weight gate, up, down;  // dense SwiGLU/GeGLU
     Weight gate_up;         // fused gate and up halves (phi3)
     // Mixture of experts.
-    Weight router;                             // [n_embd -> n_expert]
-    Weight gate_exps, up_exps, down_exps;      // stacks of n_expert matrices
+    Weight router;                               // [n_embd -> n_expert]
+    Weight gate_exps, up_exps, down_exps;        // stacks of n_expert matrices
     Weight gate_shared, up_shared, down_shared;  // the always-on shared expert
-    const float* shared_gate = nullptr;        // sigmoid gate of the shared expert, [n_embd]
-    const float* selection_bias = nullptr;     // added to scores only to choose experts (V3)
+    const float* shared_gate = nullptr;          // sigmoid gate of the shared expert, [n_embd]
+    const float* selection_bias = nullptr;       // added to scores only to choose experts (V3)
     bool is_moe() const { return router.present(); }
 };
 
@@ -88,12 +88,12 @@ struct AttentionOptions {
 };
 
 class TransformerModel : public Model {
-public:
+  public:
     void forward_batch(std::span<const SequenceBatch> batch, Backend& backend,
                        std::vector<float>& logits) override;
     std::vector<Weight> matrices() const override;
 
-protected:
+  protected:
     TransformerModel(std::unique_ptr<GgufFile> file, ModelConfig config);
 
     // The family's layer: reads and updates pass.x.
@@ -103,6 +103,8 @@ protected:
 
     // Loads the output head: output_norm, output (or the tied embedding).
     void load_output_head();
+    // w, marked as also read row by row (Weight::row_lookups), and left out of matrices().
+    Weight read_by_rows(Weight w);
     AttentionWeights load_attention(int64_t layer, bool fused_qkv = false);
     FfnWeights load_ffn(int64_t layer);
 
@@ -118,6 +120,7 @@ protected:
 
     WeightLoader loader_;
     ScratchBuffers scratch_;
+    std::vector<const uint8_t*> row_lookups_;  // data of the weights read_by_rows marked
     Weight token_embd_, output_;
     const float* output_norm_ = nullptr;
     float final_softcap_ = 0.0f;
@@ -125,7 +128,7 @@ protected:
     int64_t n_ff_expert_ = 0;
     int64_t n_ff_shared_ = 0;
 
-private:
+  private:
     void dense_ffn(ForwardPass& pass, const Weight& gate, const Weight& up, const Weight& down,
                    const float* h, int64_t n, float* out, bool geglu) const;
     void fused_ffn(ForwardPass& pass, const Weight& gate_up, const Weight& down, const float* h,
@@ -140,7 +143,7 @@ namespace uma {
 // The common pre-norm decoder layer (llama, qwen, phi3, mixtral):
 //   x += Wo · attention(norm(x)),   x += ffn(norm(x))
 class PreNormDecoder : public TransformerModel {
-protected:
+  protected:
     PreNormDecoder(std::unique_ptr<GgufFile> file, ModelConfig config)
         : TransformerModel(std::move(file), std::move(config)) {}
 
