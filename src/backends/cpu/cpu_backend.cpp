@@ -46,24 +46,27 @@ void CpuBackend::matmul_many(std::span<const MatmulTarget> targets, const float*
     // Packed weights whose inputs are quantized alike run as one product over all their tiles:
     // one quantization, one split among the threads, one wait.
     constexpr size_t kMaxGroup = 4;
-    std::array<const cpu::detail::PackedMatrix*, kMaxGroup> packed{};
-    bool together = !targets.empty() && targets.size() <= kMaxGroup;
-    for (size_t i = 0; together && i < targets.size(); ++i) {
-        packed[i] = packed_.find_or_pack(*targets[i].w, pool_);
-        together =
-            packed[i] != nullptr && targets[i].w->cols == targets[0].w->cols &&
-            packed[i]->format().quantize_activation == packed[0]->format().quantize_activation;
-    }
-    if (!together) {
-        for (const MatmulTarget& t : targets) {
-            if (const cpu::detail::PackedMatrix* p = packed_.find_or_pack(*t.w, pool_))
-                packed_matmul({&p, 1}, {&t, 1}, x, n_tokens);
-            else
-                rowwise_matmul(*t.w, x, n_tokens, t.y, t.w->rows);
-        }
+    if (targets.empty()) return;
+    if (targets.size() > kMaxGroup) {
+        for (const MatmulTarget& t : targets) matmul_many({&t, 1}, x, n_tokens);
         return;
     }
-    packed_matmul({packed.data(), targets.size()}, targets, x, n_tokens);
+    std::array<const cpu::detail::PackedMatrix*, kMaxGroup> packed{};
+    bool together = true;
+    for (size_t i = 0; i < targets.size(); ++i) {
+        packed[i] = packed_.find_or_pack(*targets[i].w, pool_);
+        together =
+            together && packed[i] != nullptr && packed[0] != nullptr &&
+            targets[i].w->cols == targets[0].w->cols &&
+            packed[i]->format().quantize_activation == packed[0]->format().quantize_activation;
+    }
+    if (together) return packed_matmul({packed.data(), targets.size()}, targets, x, n_tokens);
+    for (size_t i = 0; i < targets.size(); ++i) {
+        if (packed[i] != nullptr)
+            packed_matmul({&packed[i], 1}, {&targets[i], 1}, x, n_tokens);
+        else
+            rowwise_matmul(*targets[i].w, x, n_tokens, targets[i].y, targets[i].w->rows);
+    }
 }
 
 void CpuBackend::packed_matmul(std::span<const cpu::detail::PackedMatrix* const> packed,
