@@ -2,10 +2,16 @@
 // are the kernels' own pace, not the memory's): the per-row dot products at every SIMD level and
 // the packed kernels for one token (decode) and four and eight (prompt processing).
 //   build/uma_kernel_bench [ROWS COLS]
+// With --stream, decode as the memory sees it: the one-token packed kernels over 512 MiB of tiles
+// (far more than the caches) on N threads, next to the machine's plain read bandwidth.
+//   build/uma_kernel_bench --stream [THREADS [TYPE]]
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +19,8 @@
 #include "backends/cpu/packed_formats.h"
 #include "backends/cpu/quant_formats.h"
 #include "uma/backends/cpu/quant.h"
+#include "uma/backends/cpu/thread_pool.h"
+#include "uma/runtime/bandwidth.h"
 
 using namespace uma;
 using namespace uma::cpu::detail;
@@ -32,9 +40,79 @@ double best_seconds(F&& run) {
     return best;
 }
 
+// Anonymous huge-page memory, as the packed weights get.
+struct MappedBuffer {
+    explicit MappedBuffer(size_t n) : size(n) {
+        void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            std::perror("mmap");
+            std::exit(1);
+        }
+        ::madvise(p, n, MADV_HUGEPAGE);
+        data = static_cast<uint8_t*>(p);
+    }
+    ~MappedBuffer() { ::munmap(data, size); }
+    MappedBuffer(const MappedBuffer&) = delete;
+    MappedBuffer& operator=(const MappedBuffer&) = delete;
+    uint8_t* data;
+    size_t size;
+};
+
+int stream(int threads, const char* only_type) {
+    constexpr int64_t kRows = 2048, kCols = 4096;
+    constexpr size_t kTarget = size_t(512) << 20;
+    cpu::ThreadPool pool(threads);
+    std::printf("decode streaming %zu MiB of packed tiles, %d thread%s, SIMD level %s\n",
+                kTarget >> 20, threads, threads > 1 ? "s" : "",
+                simd_level_name(active_simd_level()));
+    if (only_type == nullptr)
+        std::printf("plain reads    %5.1f GB/s\n", measure_read_bandwidth(threads, kTarget * 2, 5));
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    std::vector<float> x(static_cast<size_t>(kCols));
+    for (auto& v : x) v = normal(rng);
+    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+        const PackedFormat* format = packed_format(type, kCols);
+        if (format == nullptr || (only_type != nullptr && type_name(type) != only_type)) continue;
+        const size_t row_bytes = row_size(type, kCols);
+        std::vector<uint8_t> matrix(row_bytes * size_t(kRows));
+        for (int64_t r = 0; r < kRows; ++r) {
+            std::vector<float> row(x);
+            std::rotate(row.begin(), row.begin() + r % kCols, row.end());
+            cpu::quantize_row(type, row.data(), matrix.data() + size_t(r) * row_bytes, kCols);
+        }
+        const size_t tile_bytes = format->tile_bytes(kCols);
+        const int64_t tiles_per_matrix = kRows / kTileRows;
+        const size_t matrix_bytes = tile_bytes * size_t(tiles_per_matrix);
+        const int64_t copies = int64_t(kTarget / matrix_bytes);
+        const int64_t tiles = tiles_per_matrix * copies;
+        MappedBuffer buffer(matrix_bytes * size_t(copies));
+        for (int64_t t = 0; t < tiles_per_matrix; ++t)
+            format->pack_tile(matrix.data() + size_t(t * kTileRows) * row_bytes, row_bytes, kCols,
+                              buffer.data + size_t(t) * tile_bytes);
+        for (int64_t c = 1; c < copies; ++c)
+            std::memcpy(buffer.data + size_t(c) * matrix_bytes, buffer.data, matrix_bytes);
+        std::vector<uint8_t> act(format->activation_bytes(kCols));
+        format->quantize_activation(x.data(), kCols, act.data());
+        std::vector<float> y(static_cast<size_t>(tiles * kTileRows));
+        const double s = best_seconds([&] {
+            pool.parallel_for(tiles, 1, [&](int64_t begin, int64_t end) {
+                for (int64_t t = begin; t < end; ++t)
+                    format->gemm(buffer.data + size_t(t) * tile_bytes, kCols, act.data(),
+                                 act.size(), 1, y.data() + t * kTileRows, kTileRows);
+            });
+        });
+        std::printf("%-7s packed %5.1f GB/s\n", std::string(type_name(type)).c_str(),
+                    double(buffer.size) / s / 1e9);
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "--stream") == 0)
+        return stream(argc > 2 ? std::atoi(argv[2]) : 2, argc > 3 ? argv[3] : nullptr);
     const int64_t rows = argc > 2 ? std::atoll(argv[1]) : 2048;
     const int64_t cols = argc > 2 ? std::atoll(argv[2]) : 2048;
     std::mt19937 rng(1);

@@ -147,41 +147,56 @@ TEST(PackedKernels, Avx512MatchesTheScalarKernel) {
 }
 
 // The backend's product against the in-place reference kernels, for row counts with and without a
-// partial last tile and for decode and prompt-sized batches.
+// partial last tile and for decode and prompt-sized batches, and with rows that are not whole
+// groups of a packed format (96 and 320 columns: Q4_0 packs groups of 128, Q8_0 of 64), which
+// stay in place.
 TEST(PackedKernels, BackendMatmulMatchesTheReferenceDotProduct) {
     auto backend = make_cpu_backend(2);
     for (GgmlType type : kPackedTypes) {
-        for (int64_t rows : {16, 40, 64}) {
-            const int64_t cols = 768;
-            const Matrix m = random_matrix(type, rows, cols, uint32_t(rows) + 100);
-            Weight w;
-            w.name = "test";
-            w.type = type;
-            w.cols = cols;
-            w.rows = rows;
-            w.row_bytes = m.row_bytes;
-            w.data = m.bytes.data();
-            for (int64_t n_tokens : {1, 6}) {
-                const auto x = gaussian_values(n_tokens * cols, 77);
-                std::vector<float> y(size_t(n_tokens * rows));
-                backend->matmul(w, x.data(), n_tokens, y.data());
-                const GgmlType act_type = activation_type(type);
-                std::vector<uint8_t> act(row_size(act_type, cols));
-                for (int64_t t = 0; t < n_tokens; ++t) {
-                    quantize_row(act_type, x.data() + t * cols, act.data(), cols);
-                    for (int64_t r = 0; r < rows; ++r) {
-                        float expected = 0;
-                        vec_dot_reference(type)(cols, &expected, m.bytes.data() + r * m.row_bytes,
-                                                act.data());
-                        EXPECT_NEAR(y[t * rows + r], expected,
-                                    0.02 * magnitude(m, x.data() + t * cols, r) + 1e-6)
-                            << type_name(type) << " rows " << rows << " token " << t << " row "
-                            << r;
+        const bool blocks_of_32 = type == GgmlType::Q4_0 || type == GgmlType::Q8_0;
+        for (int64_t cols : {int64_t(768), int64_t(96), int64_t(320)}) {
+            if (!blocks_of_32 && cols != 768) continue;
+            for (int64_t rows : {16, 40, 64}) {
+                const Matrix m = random_matrix(type, rows, cols, uint32_t(rows) + 100);
+                Weight w;
+                w.name = "test";
+                w.type = type;
+                w.cols = cols;
+                w.rows = rows;
+                w.row_bytes = m.row_bytes;
+                w.data = m.bytes.data();
+                for (int64_t n_tokens : {1, 6}) {
+                    const auto x = gaussian_values(n_tokens * cols, 77);
+                    std::vector<float> y(size_t(n_tokens * rows));
+                    backend->matmul(w, x.data(), n_tokens, y.data());
+                    const GgmlType act_type = activation_type(type);
+                    std::vector<uint8_t> act(row_size(act_type, cols));
+                    for (int64_t t = 0; t < n_tokens; ++t) {
+                        quantize_row(act_type, x.data() + t * cols, act.data(), cols);
+                        for (int64_t r = 0; r < rows; ++r) {
+                            float expected = 0;
+                            vec_dot_reference(type)(cols, &expected,
+                                                    m.bytes.data() + r * m.row_bytes, act.data());
+                            EXPECT_NEAR(y[t * rows + r], expected,
+                                        0.02 * magnitude(m, x.data() + t * cols, r) + 1e-6)
+                                << type_name(type) << " cols " << cols << " rows " << rows
+                                << " token " << t << " row " << r;
+                        }
                     }
                 }
             }
         }
     }
+}
+
+TEST(PackedKernels, FormatsNeedWholeGroupsOfColumns) {
+    if (active_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "packing needs AVX-512 VNNI";
+    EXPECT_NE(packed_format(GgmlType::Q4_0, 896), nullptr);  // Qwen2.5-0.5B: 7 groups of 128
+    EXPECT_EQ(packed_format(GgmlType::Q4_0, 320), nullptr);
+    EXPECT_NE(packed_format(GgmlType::Q8_0, 320), nullptr);
+    EXPECT_EQ(packed_format(GgmlType::Q8_0, 96), nullptr);
+    EXPECT_EQ(packed_format(GgmlType::Q4_K, 384), nullptr);
+    EXPECT_NE(packed_format(GgmlType::Q6_K, 512), nullptr);
 }
 
 // A group of products with one input gives what the products give one by one, whether the group

@@ -1,12 +1,12 @@
 // End-to-end tests of the uma executable: what a user types and what they see.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "test_data.h"
 
@@ -21,7 +21,8 @@ struct Result {
 Result run_uma(const std::string& args, const std::string& stdin_text = "") {
     std::string command = test::uma_binary() + " " + args + " 2>&1";
     if (!stdin_text.empty()) {
-        auto input = std::filesystem::temp_directory_path() / ("uma_cli_stdin_" + std::to_string(::getpid()) + ".txt");
+        auto input = std::filesystem::temp_directory_path() /
+                     ("uma_cli_stdin_" + std::to_string(::getpid()) + ".txt");
         std::ofstream(input) << stdin_text;
         command += " < " + input.string();
     } else {
@@ -37,7 +38,9 @@ Result run_uma(const std::string& args, const std::string& stdin_text = "") {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
-std::string stories() { return test::data_path("models/stories260K.gguf").string(); }
+std::string stories() {
+    return test::data_path("models/stories260K.gguf").string();
+}
 
 TEST(Cli, RunGreedyPrintsTheReferenceStory) {
     const auto r = run_uma("run " + stories() + " 'Once upon a time' --greedy -n 76 -t 2");
@@ -114,11 +117,13 @@ TEST(Cli, BadInputGetsClearErrors) {
               std::string::npos)
         << r.output;
 
-    auto not_gguf = std::filesystem::temp_directory_path() / ("uma_not_a_model_" + std::to_string(::getpid()) + ".gguf");
+    auto not_gguf = std::filesystem::temp_directory_path() /
+                    ("uma_not_a_model_" + std::to_string(::getpid()) + ".gguf");
     std::ofstream(not_gguf) << "this is plain text, not a model file at all";
     r = run_uma("show " + not_gguf.string());
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.output.find("bad magic 'this'"), std::string::npos) << r.output;
+    std::filesystem::remove(not_gguf);
 
     r = run_uma("frobnicate");
     EXPECT_EQ(r.status, 2);
@@ -131,7 +136,8 @@ TEST(Cli, BadInputGetsClearErrors) {
 
 TEST(Cli, UnknownArchitectureNamesItAndListsSupportedOnes) {
     // A copy of the demo model's header with another architecture name.
-    auto path = std::filesystem::temp_directory_path() / ("uma_unknown_arch_" + std::to_string(::getpid()) + ".gguf");
+    auto path = std::filesystem::temp_directory_path() /
+                ("uma_unknown_arch_" + std::to_string(::getpid()) + ".gguf");
     std::ifstream in(stories(), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const auto at = bytes.find("llama", bytes.find("general.architecture"));
@@ -139,23 +145,27 @@ TEST(Cli, UnknownArchitectureNamesItAndListsSupportedOnes) {
     bytes.replace(at, 5, "mamba");
     std::ofstream(path, std::ios::binary) << bytes;
     const auto r = run_uma("show " + path.string());
+    std::filesystem::remove(path);
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.output.find("unknown model architecture 'mamba' (uma supports: deepseek2, gemma2, gemma3, "
-                            "llama, phi3, qwen2, qwen2moe, qwen3, qwen3moe)"),
+    EXPECT_NE(r.output.find(
+                  "unknown model architecture 'mamba' (uma supports: deepseek2, gemma2, gemma3, "
+                  "llama, phi3, qwen2, qwen2moe, qwen3, qwen3moe)"),
               std::string::npos)
         << r.output;
 }
 
 TEST(Cli, RunAppliesTheModelfileParametersSystemAndTemplate) {
-    const auto dir = std::filesystem::temp_directory_path() / ("uma_cli_run_store_" + std::to_string(::getpid()));
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("uma_cli_run_store_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     const auto modelfile = dir / "Modelfile";
-    std::ofstream(modelfile) << "FROM " << stories() << "\n"
-                             << "PARAMETER temperature 0\n"
-                             << "PARAMETER num_predict 12\n"
-                             << "SYSTEM Once upon a time\n"
-                             << "TEMPLATE \"{{ messages[0].content }} {{ messages[1].content }}\"\n";
+    std::ofstream(modelfile)
+        << "FROM " << stories() << "\n"
+        << "PARAMETER temperature 0\n"
+        << "PARAMETER num_predict 12\n"
+        << "SYSTEM Once upon a time\n"
+        << "TEMPLATE \"{{ messages[0].content }} {{ messages[1].content }}\"\n";
     const std::string env = "UMA_MODELS=" + (dir / "store").string() + " ";
     // The store is chosen through the environment of the command's shell.
     const std::string bin = test::uma_binary();
@@ -171,7 +181,8 @@ TEST(Cli, RunAppliesTheModelfileParametersSystemAndTemplate) {
     const std::string create = shell("create storyteller -f " + modelfile.string());
     ASSERT_NE(create.find("storyteller"), std::string::npos) << create;
     const std::string from_store = shell("run storyteller 'there was'");
-    const auto raw = run_uma("run " + stories() + " 'Once upon a time there was' --greedy -n 12 --raw");
+    const auto raw =
+        run_uma("run " + stories() + " 'Once upon a time there was' --greedy -n 12 --raw");
     EXPECT_EQ(raw.output, "Once upon a time there was" + from_store) << from_store;
     std::filesystem::remove_all(dir);
 }

@@ -86,14 +86,21 @@ int get_nibble(const uint8_t* quants, int r, int c) {
     return nibble_is_high(c) ? byte >> 4 : byte & 0x0F;
 }
 
+uint16_t* block32_scales(const Block32Layout& layout, uint8_t* tile, int64_t block) {
+    return reinterpret_cast<uint16_t*>(tile + layout.scales(block));
+}
+float block32_scale(const Block32Layout& layout, const uint8_t* tile, int64_t block, int r) {
+    uint16_t half;
+    std::memcpy(&half, tile + layout.scales(block) + 2 * r, sizeof half);
+    return fp16_to_fp32(half);
+}
+
 size_t q4_0_tile_bytes(int64_t cols) {
-    return size_t(cols / kBlock) * (kQ4_0QuantBytes + kQ4_0ScaleBytes);
+    return kQ4_0Layout.tile_bytes(cols);
 }
 
 void q4_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t nb = cols / kBlock;
-    uint8_t* quants = tile;
-    auto* scales = reinterpret_cast<uint16_t*>(tile + nb * kQ4_0QuantBytes);
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ4_0*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
@@ -102,26 +109,25 @@ void q4_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
                 q[c] = in[b].qs[c] & 0x0F;
                 q[c + 16] = in[b].qs[c] >> 4;
             }
-            put_nibbles(q, r, quants + b * kQ4_0QuantBytes);
-            scales[16 * b + r] = in[b].d;
+            put_nibbles(q, r, tile + kQ4_0Layout.quants(b));
+            block32_scales(kQ4_0Layout, tile, b)[r] = in[b].d;
         }
     }
 }
 
 size_t q8_0_tile_bytes(int64_t cols) {
-    return size_t(cols / kBlock) * (kQ8_0QuantBytes + kQ8_0ScaleBytes);
+    return kQ8_0Layout.tile_bytes(cols);
 }
 
 void q8_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t nb = cols / kBlock;
-    auto* scales = reinterpret_cast<uint16_t*>(tile + nb * kQ8_0QuantBytes);
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ8_0*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* q = tile + b * kQ8_0QuantBytes;
+            uint8_t* q = tile + kQ8_0Layout.quants(b);
             for (int c = 0; c < kBlock; ++c)
                 q[64 * (c / 4) + 4 * r + c % 4] = uint8_t(in[b].qs[c] + 128);
-            scales[16 * b + r] = in[b].d;
+            block32_scales(kQ8_0Layout, tile, b)[r] = in[b].d;
         }
     }
 }
@@ -172,10 +178,10 @@ void q6_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
                 for (int c = 0; c < kBlock; ++c) {
                     const int value = q[kBlock * j + c] + 32;  // back to 0..63
                     low[c] = uint8_t(value & 0x0F);
-                    out[s].high[j][q6_k_high_byte(r, c)] |=
+                    out[s].blocks[j].high[q6_k_high_byte(r, c)] |=
                         uint8_t((value >> 4) << q6_k_high_shift(c));
                 }
-                put_nibbles(low, r, out[s].low[j]);
+                put_nibbles(low, r, out[s].blocks[j].low);
             }
             for (int k = 0; k < 16; ++k) out[s].scales[k][r] = in[s].scales[k];
             out[s].d[r] = in[s].d;
@@ -195,15 +201,14 @@ int32_t nibble_dot(const uint8_t* quants, int r, const int8_t* a) {
 void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                          int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t nb = cols / kBlock;
-    const auto* scales = reinterpret_cast<const uint16_t*>(tile + nb * kQ4_0QuantBytes);
     for (int64_t t = 0; t < n_tokens; ++t) {
         const auto* a = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
         for (int r = 0; r < kRows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
                 const int32_t sum =
-                    nibble_dot(tile + b * kQ4_0QuantBytes, r, a[b].qs) - a[b].offset;
-                acc += float(sum) * (fp16_to_fp32(scales[16 * b + r]) * a[b].d);
+                    nibble_dot(tile + kQ4_0Layout.quants(b), r, a[b].qs) - a[b].offset;
+                acc += float(sum) * (block32_scale(kQ4_0Layout, tile, b, r) * a[b].d);
             }
             y[t * y_stride + r] = acc;
         }
@@ -213,18 +218,17 @@ void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
 void q8_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                          int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t nb = cols / kBlock;
-    const auto* scales = reinterpret_cast<const uint16_t*>(tile + nb * kQ8_0QuantBytes);
     for (int64_t t = 0; t < n_tokens; ++t) {
         const auto* a = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
         for (int r = 0; r < kRows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
-                const uint8_t* q = tile + b * kQ8_0QuantBytes;
+                const uint8_t* q = tile + kQ8_0Layout.quants(b);
                 int32_t sum = 0;
                 for (int c = 0; c < kBlock; ++c)
                     sum += q[64 * (c / 4) + 4 * r + c % 4] * a[b].qs[c];
                 sum -= a[b].offset;
-                acc += float(sum) * (fp16_to_fp32(scales[16 * b + r]) * a[b].d);
+                acc += float(sum) * (block32_scale(kQ8_0Layout, tile, b, r) * a[b].d);
             }
             y[t * y_stride + r] = acc;
         }
@@ -268,9 +272,9 @@ void q6_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
                     int32_t sum = 0;
                     for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c) {
                         const int high =
-                            (w[s].high[j][q6_k_high_byte(r, c)] >> q6_k_high_shift(c)) & 3;
-                        sum +=
-                            (get_nibble(w[s].low[j], r, c) | high << 4) * a[s].qs[kBlock * j + c];
+                            (w[s].blocks[j].high[q6_k_high_byte(r, c)] >> q6_k_high_shift(c)) & 3;
+                        sum += (get_nibble(w[s].blocks[j].low, r, c) | high << 4) *
+                               a[s].qs[kBlock * j + c];
                     }
                     scaled += (sum - 32 * a[s].sum16[k]) * w[s].scales[k][r];
                 }
@@ -281,14 +285,12 @@ void q6_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
-constexpr PackedFormat kQ4_0Reference{GgmlType::Q4_0,           kBlock,
-                                      q4_0_tile_bytes,          q4_0_pack_tile,
-                                      block32_activation_bytes, quantize_block32_activation<8>,
-                                      q4_0_gemm_reference};
-constexpr PackedFormat kQ8_0Reference{GgmlType::Q8_0,           kBlock,
-                                      q8_0_tile_bytes,          q8_0_pack_tile,
-                                      block32_activation_bytes, quantize_block32_activation<128>,
-                                      q8_0_gemm_reference};
+constexpr PackedFormat kQ4_0Reference{
+    GgmlType::Q4_0,           kQ4_0Layout.group* kBlock,      q4_0_tile_bytes,    q4_0_pack_tile,
+    block32_activation_bytes, quantize_block32_activation<8>, q4_0_gemm_reference};
+constexpr PackedFormat kQ8_0Reference{
+    GgmlType::Q8_0,           kQ8_0Layout.group* kBlock,        q8_0_tile_bytes,    q8_0_pack_tile,
+    block32_activation_bytes, quantize_block32_activation<128>, q8_0_gemm_reference};
 constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4_k_tile_bytes,
                                       q4_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q4_k_gemm_reference};
