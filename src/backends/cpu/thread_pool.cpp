@@ -1,6 +1,7 @@
 #include "uma/backends/cpu/thread_pool.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 
 #include "uma/core/error.h"
@@ -101,18 +102,36 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
         return;
     }
     const int64_t chunks = (n + grain - 1) / grain;
-    for (int t = 0; t < n_threads_; ++t) {
-        Share& share = shares_[static_cast<size_t>(t)];
-        share.next.store(chunks * t / n_threads_ * grain, std::memory_order_relaxed);
-        share.end = std::min(n, chunks * (t + 1) / n_threads_ * grain);
-    }
+    if (chunks > int64_t(UINT32_MAX)) throw Error("parallel_for over too many pieces");
+    auto pack = [](uint64_t next, uint64_t end) { return next | end << 32; };
+    for (int t = 0; t < n_threads_; ++t)
+        shares_[static_cast<size_t>(t)].range.store(
+            pack(uint64_t(chunks * t / n_threads_), uint64_t(chunks * (t + 1) / n_threads_)),
+            std::memory_order_relaxed);
+    auto run_chunks = [&](uint64_t first, uint64_t last) {
+        body(int64_t(first) * grain, std::min(n, int64_t(last) * grain));
+    };
     run([&](int self, int threads) {
-        for (int k = 0; k < threads; ++k) {
-            Share& share = shares_[static_cast<size_t>((self + k) % threads)];
-            for (;;) {
-                const int64_t begin = share.next.fetch_add(grain, std::memory_order_relaxed);
-                if (begin >= share.end) break;
-                body(begin, std::min(share.end, begin + grain));
+        // Own share, from the front.
+        Share& own = shares_[static_cast<size_t>(self)];
+        for (uint64_t range = own.range.load(std::memory_order_relaxed);;) {
+            const uint64_t next = range & UINT32_MAX, end = range >> 32;
+            if (next >= end) break;
+            const uint64_t take = std::max<uint64_t>(1, (end - next) / 2);
+            if (own.range.compare_exchange_weak(range, pack(next + take, end),
+                                                std::memory_order_relaxed))
+                run_chunks(next, next + take);
+        }
+        // Others' shares, from the back.
+        for (int k = 1; k < threads; ++k) {
+            Share& other = shares_[static_cast<size_t>((self + k) % threads)];
+            for (uint64_t range = other.range.load(std::memory_order_relaxed);;) {
+                const uint64_t next = range & UINT32_MAX, end = range >> 32;
+                if (next >= end) break;
+                const uint64_t take = std::max<uint64_t>(1, (end - next) / 2);
+                if (other.range.compare_exchange_weak(range, pack(next, end - take),
+                                                      std::memory_order_relaxed))
+                    run_chunks(end - take, end);
             }
         }
     });

@@ -24,10 +24,12 @@ class ThreadPool {
     // Calls job(thread_index, n_threads) once on every thread and returns when all are done.
     void run(const std::function<void(int, int)>& job);
 
-    // Splits [0, n) into chunks of `grain` (every chunk but the last starts and ends on a multiple
-    // of grain); body(begin, end). Each thread works through its own contiguous share first, so
-    // that it reads memory as one long stream the hardware prefetcher can follow, then takes
-    // chunks from the shares of threads that fall behind.
+    // Calls body(begin, end) on pieces of [0, n) that together cover it once; every piece starts
+    // on a multiple of `grain` and, but for the last, ends on one. Each thread works through its
+    // own contiguous share from the front, so that it reads memory as one long stream the
+    // hardware prefetcher can follow, in pieces that halve as the share shrinks (few calls, yet
+    // fine-grained at the end); a thread that runs out takes pieces from the back of the shares
+    // of those still working, so that all finish within about one grain of each other.
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 
     static int default_thread_count();
@@ -35,9 +37,10 @@ class ThreadPool {
   private:
     void worker_loop(int index);
 
+    // [next, end) in grains, packed into one word (next in the low half) so that the owner taking
+    // from the front and others taking from the back agree with one compare-and-swap.
     struct alignas(64) Share {
-        std::atomic<int64_t> next{0};
-        int64_t end = 0;
+        std::atomic<uint64_t> range{0};
     };
 
     int n_threads_;
