@@ -4,7 +4,7 @@
 //   build/uma_kernel_bench [ROWS COLS]
 // With --stream, decode as the memory sees it: the one-token packed kernels over 512 MiB of tiles
 // (far more than the caches) on N threads, next to the machine's plain read bandwidth.
-//   build/uma_kernel_bench --stream [THREADS [TYPE]]
+//   build/uma_kernel_bench --stream [THREADS [TYPE [COLS]]]
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -58,8 +58,8 @@ struct MappedBuffer {
     size_t size;
 };
 
-int stream(int threads, const char* only_type) {
-    constexpr int64_t kRows = 2048, kCols = 4096;
+int stream(int threads, const char* only_type, int64_t kCols) {
+    const int64_t kRows = std::max<int64_t>(256, 2048 * 4096 / kCols / 16 * 16);
     constexpr size_t kTarget = size_t(512) << 20;
     cpu::ThreadPool pool(threads);
     std::printf("decode streaming %zu MiB of packed tiles, %d thread%s, SIMD level %s\n",
@@ -112,7 +112,8 @@ int stream(int threads, const char* only_type) {
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "--stream") == 0)
-        return stream(argc > 2 ? std::atoi(argv[2]) : 2, argc > 3 ? argv[3] : nullptr);
+        return stream(argc > 2 ? std::atoi(argv[2]) : 2, argc > 3 ? argv[3] : nullptr,
+                      argc > 4 ? std::atoll(argv[4]) : 4096);
     const int64_t rows = argc > 2 ? std::atoll(argv[1]) : 2048;
     const int64_t cols = argc > 2 ? std::atoll(argv[2]) : 2048;
     std::mt19937 rng(1);

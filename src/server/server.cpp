@@ -3,10 +3,13 @@
 #include "uma/server/server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 
 #include "routes.h"
 
@@ -185,6 +188,40 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
     impl_->install();
 }
 
+namespace {
+
+// Debian's cpp-httplib is a shared library built to listen with a queue of 5 connections: a burst
+// of clients (an editor opening several at once, a load test) overflowed it and some connections
+// were reset. Linux enlarges the queue when listen() is called again on the listening socket,
+// which httplib does not expose, so it is found among this process's sockets by its port.
+void widen_listen_queue(int port) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+        int fd = -1;
+        try {
+            fd = std::stoi(entry.path().filename().string());
+        } catch (const std::exception&) {
+            continue;
+        }
+        int accepting = 0;
+        socklen_t length = sizeof accepting;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 || !accepting)
+            continue;
+        sockaddr_storage address{};
+        socklen_t address_length = sizeof address;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0)
+            continue;
+        int bound = -1;
+        if (address.ss_family == AF_INET)
+            bound = ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+        else if (address.ss_family == AF_INET6)
+            bound = ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+        if (bound == port) ::listen(fd, SOMAXCONN);
+    }
+}
+
+}  // namespace
+
 Server::~Server() {
     stop();
 }
@@ -199,6 +236,7 @@ void Server::run(const std::function<void(int port)>& on_listening) {
         throw Error("cannot listen on " + o.host + ":" + std::to_string(port) +
                     " (is another server using it? set UMA_HOST or --port)");
     }
+    widen_listen_queue(port);
     if (on_listening) on_listening(port);
     impl_->http.listen_after_bind();
 }

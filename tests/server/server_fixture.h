@@ -138,6 +138,7 @@ class ServerProcess {
         Reply r;
         if (!res) {
             r.status = -1;
+            r.body = "no reply: " + httplib::to_string(res.error());
             return r;
         }
         r.status = res->status;
