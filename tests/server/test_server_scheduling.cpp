@@ -60,6 +60,28 @@ TEST(ServerScheduling, SixteenConcurrentStreamsMatchTheSameRequestsOneAtATime) {
     }
 }
 
+// A burst of connections far beyond the 5 that cpp-httplib's listen queue holds by itself: every
+// one is answered.
+TEST(ServerScheduling, BurstOfConnectionsIsAnsweredInFull) {
+    ServerProcess server;
+    constexpr int kClients = 96;
+    std::vector<int> status(kClients);
+    std::vector<std::string> why(kClients);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kClients; ++i)
+        clients.emplace_back([&, i] {
+            ready.fetch_add(1);
+            while (ready.load() < kClients) std::this_thread::yield();
+            const auto r = server.get("/api/version");
+            status[i] = r.status;
+            why[i] = r.body;
+        });
+    for (auto& t : clients) t.join();
+    for (int i = 0; i < kClients; ++i)
+        EXPECT_EQ(status[i], 200) << "client " << i << ": " << why[i];
+}
+
 TEST(ServerScheduling, ClientThatDisconnectsFreesItsSlotAtOnce) {
     ServerProcess server({"--parallel", "1"});
     // A long greedy story (stories260K does not stop on its own for thousands of tokens).
