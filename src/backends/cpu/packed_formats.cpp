@@ -32,7 +32,7 @@ void quantize_block32(const float* x, ActBlock32& out, int zero_point) {
         sum += out.qs[i];
     }
     out.d = d;
-    out.offset = zero_point * sum;
+    out.bias = -zero_point * sum;
 }
 
 size_t block32_activation_bytes(int64_t cols) {
@@ -207,7 +207,7 @@ void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
                 const int32_t sum =
-                    nibble_dot(tile + kQ4_0Layout.quants(b), r, a[b].qs) - a[b].offset;
+                    nibble_dot(tile + kQ4_0Layout.quants(b), r, a[b].qs) + a[b].bias;
                 acc += float(sum) * (block32_scale(kQ4_0Layout, tile, b, r) * a[b].d);
             }
             y[t * y_stride + r] = acc;
@@ -227,7 +227,7 @@ void q8_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
                 int32_t sum = 0;
                 for (int c = 0; c < kBlock; ++c)
                     sum += q[64 * (c / 4) + 4 * r + c % 4] * a[b].qs[c];
-                sum -= a[b].offset;
+                sum += a[b].bias;
                 acc += float(sum) * (block32_scale(kQ8_0Layout, tile, b, r) * a[b].d);
             }
             y[t * y_stride + r] = acc;

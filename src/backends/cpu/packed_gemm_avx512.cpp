@@ -56,8 +56,9 @@ inline __m512i dot4(__m512i acc, __m512i w, const int8_t* a) {
 
 // sum over the 8 groups of w[g] . a[4g .. 4g+3], per row; two chains to halve the latency.
 // (Written out rather than as two half_block_dot calls: four chains measured ~5% slower.)
-inline __m512i block_dot(const __m512i w[8], const int8_t* a) {
-    __m512i even = dot4(_mm512_setzero_si512(), w[0], a);
+inline __m512i block_dot(const __m512i w[8], const int8_t* a,
+                         __m512i start = _mm512_setzero_si512()) {
+    __m512i even = dot4(start, w[0], a);
     __m512i odd = dot4(_mm512_setzero_si512(), w[1], a + 4);
     even = dot4(even, w[2], a + 8);
     odd = dot4(odd, w[3], a + 12);
@@ -71,9 +72,10 @@ inline __m512i block_dot(const __m512i w[8], const int8_t* a) {
 // block_dot of the nibble block at `quants` for one token, unpacked with one instruction per
 // nibble vector: the high nibbles stay in place (16 times their value), their sums are exact
 // multiples of 16 and are shifted back once. Decode is short of issue slots, not of arithmetic.
-inline __m512i nibble_block_dot(const uint8_t* quants, const int8_t* a) {
+inline __m512i nibble_block_dot(const uint8_t* quants, const int8_t* a,
+                                __m512i start = _mm512_setzero_si512()) {
     const __m512i low = _mm512_set1_epi8(0x0F);
-    __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+    __m512i even = start, odd = _mm512_setzero_si512();
     for (int k = 0; k < 4; ++k) {
         const __m512i x = _mm512_loadu_si512(quants + 64 * k);
         even = dot4(even, _mm512_and_si512(x, low), a + 8 * k);
@@ -119,8 +121,7 @@ inline __attribute__((always_inline)) void block32_accumulate(const uint8_t* qua
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
     if constexpr (T == 1 && Blocks::kNibbles) {
         const ActBlock32& x = a[0][b];
-        const __m512i sum =
-            _mm512_sub_epi32(nibble_block_dot(quants, x.qs), _mm512_set1_epi32(x.offset));
+        const __m512i sum = nibble_block_dot(quants, x.qs, _mm512_set1_epi32(x.bias));
         acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum),
                                  _mm512_mul_ps(w_scale, _mm512_set1_ps(x.d)), acc[0]);
         return;
@@ -129,7 +130,7 @@ inline __attribute__((always_inline)) void block32_accumulate(const uint8_t* qua
     Blocks::load(quants, w);
     for (int t = 0; t < T; ++t) {
         const ActBlock32& x = a[t][b];
-        const __m512i sum = _mm512_sub_epi32(block_dot(w, x.qs), _mm512_set1_epi32(x.offset));
+        const __m512i sum = block_dot(w, x.qs, _mm512_set1_epi32(x.bias));
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum),
                                  _mm512_mul_ps(w_scale, _mm512_set1_ps(x.d)), acc[t]);
     }
@@ -375,7 +376,7 @@ void quantize_block32(const float* x, int64_t cols, uint8_t* out) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(blocks[b].qs), _mm512_cvtsepi32_epi8(qlo));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(blocks[b].qs + 16), _mm512_cvtsepi32_epi8(qhi));
         blocks[b].d = d;
-        blocks[b].offset = kZeroPoint * _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+        blocks[b].bias = -kZeroPoint * _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
     }
 }
 

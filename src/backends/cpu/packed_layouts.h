@@ -17,12 +17,13 @@ constexpr int kSuperBlock = 256;  // columns per K-quant super-block
 
 // ---- activations ----
 
-// Q4_0 / Q8_0 weights: per 32 columns, the int8 quants, their float scale, and `offset` =
-// (weight zero point) * sum(qs), which the kernels subtract from the integer dot product.
+// Q4_0 / Q8_0 weights: per 32 columns, the int8 quants, their float scale, and `bias` =
+// -(weight zero point) * sum(qs), which the kernels add to the integer dot product (stored negated
+// so that a one-token kernel starts its sum from it with a plain broadcast load).
 struct ActBlock32 {
     int8_t qs[kBlock];
     float d;
-    int32_t offset;
+    int32_t bias;
 };
 static_assert(sizeof(ActBlock32) == 40);
 
