@@ -17,6 +17,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "backends/cpu/simd_math_avx512.h"
+
 namespace uma::cpu::detail {
 namespace {
 
@@ -93,22 +95,6 @@ void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, 
         default:
             return scalar_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
     }
-}
-
-inline __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-100.0f));
-    const __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));  // x log2(e)
-    const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 y = _mm512_mul_ps(_mm512_sub_ps(t, n), _mm512_set1_ps(0.693147180559945309f));
-    // e^y, |y| <= ln(2)/2, Taylor to degree 6.
-    __m512 p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
 }
 
 float exp_sum(float* x, int64_t n, float max) {

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backends/cpu/elementwise_rows.h"
 #include "cpu_backend.h"
 #include "uma/backends/cpu/quant.h"
 
@@ -39,18 +40,10 @@ void CpuBackend::rms_norm(const float* x, const float* weight, int64_t n_rows, i
     // Rows split among the threads only when there is enough work to pay for waking them.
     const int64_t rows_per_chunk =
         std::max<int64_t>(1, kElementwiseChunk / std::max<int64_t>(dim, 1));
+    const auto& kernels = cpu::detail::elementwise_kernels(cpu::detail::active_simd_level());
     pool_.parallel_for(n_rows, rows_per_chunk, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            const float* in = x + r * dim;
-            float* out = y + r * dim;
-            double sum = 0;
-            for (int64_t i = 0; i < dim; ++i) sum += double(in[i]) * in[i];
-            const float inv = 1.0f / std::sqrt(float(sum / double(dim)) + eps);
-            if (weight)
-                for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv * weight[i];
-            else
-                for (int64_t i = 0; i < dim; ++i) out[i] = in[i] * inv;
-        }
+        for (int64_t r = begin; r < end; ++r)
+            kernels.rms_norm(x + r * dim, weight, dim, eps, y + r * dim);
     });
 }
 
@@ -82,9 +75,9 @@ void CpuBackend::rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_
 }
 
 void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {
+    const auto& kernels = cpu::detail::elementwise_kernels(cpu::detail::active_simd_level());
     pool_.parallel_for(n, kElementwiseChunk, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i)
-            out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+        kernels.swiglu(gate + begin, up + begin, end - begin, out + begin);
     });
 }
 
