@@ -6,17 +6,10 @@
 #include "backends/cpu/attention_rows.h"
 
 #if defined(__x86_64__)
-#if !defined(__clang__)
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() values that its own -Wuninitialized
-// flags inside the header; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-
 #include <cmath>
 #include <type_traits>
 
+#include "backends/cpu/avx512_intrinsics.h"
 #include "backends/cpu/simd_math_avx512.h"
 
 namespace uma::cpu::detail {

@@ -5,12 +5,7 @@
 #include "backends/cpu/quant_formats.h"
 
 #if defined(__x86_64__)
-#if !defined(__clang__)
-// GCC 12's AVX-512 intrinsics start many operations from _mm512_undefined_*() values, which its
-// own -Wuninitialized then flags inside the header; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "backends/cpu/avx512_intrinsics.h"
 #include "backends/cpu/quant_blocks.h"
 #include "backends/cpu/quant_simd_x86.h"
 

@@ -9,14 +9,9 @@
 #include "backends/cpu/quant_prepared.h"
 
 #if defined(__x86_64__)
-#if !defined(__clang__)
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() values that its own -Wuninitialized
-// flags inside the header; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <cstring>
 
+#include "backends/cpu/avx512_intrinsics.h"
 #include "backends/cpu/quant_blocks.h"
 #include "backends/cpu/quant_simd_x86.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 // Vector math shared by the AVX-512 kernels; include only from *_avx512.cpp files.
-#include <immintrin.h>
+#include "backends/cpu/avx512_intrinsics.h"
 
 namespace uma::cpu::detail {
 
