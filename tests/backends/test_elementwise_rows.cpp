@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backends/cpu/elementwise_rows.h"
+#include "uma/backends/backend.h"
 
 namespace uma::cpu::detail {
 namespace {
@@ -71,3 +72,31 @@ TEST(ElementwiseRows, Avx512RmsNormMatchesTheReference) {
 
 }  // namespace
 }  // namespace uma::cpu::detail
+
+namespace uma {
+namespace {
+
+// Rope keeps the angles of its last call; calls with other positions or parameters must not reuse
+// them. Each call is checked against a backend that has seen nothing before.
+TEST(ElementwiseRows, RopeAnglesFollowThePositionsAndParameters) {
+    RopeParams base;
+    base.n_rot = 8;
+    RopeParams other = base;
+    other.freq_base = 500000.0f;
+    const std::vector<int32_t> first = {0, 1, 2}, second = {7, 8, 9};
+    auto backend = make_cpu_backend(1);
+    for (const auto& [positions, params] :
+         {std::pair{&first, &base}, std::pair{&second, &base}, std::pair{&second, &other},
+          std::pair{&first, &other}, std::pair{&first, &base}}) {
+        auto x = std::vector<float>(3 * 2 * 8, 0.5f);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 5) - 2.0f;
+        auto expected = x;
+        backend->rope(x.data(), 3, 2, 8, positions->data(), *params);
+        make_cpu_backend(1)->rope(expected.data(), 3, 2, 8, positions->data(), *params);
+        EXPECT_EQ(x, expected) << "positions from " << (*positions)[0] << ", base "
+                               << params->freq_base;
+    }
+}
+
+}  // namespace
+}  // namespace uma

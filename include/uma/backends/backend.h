@@ -39,14 +39,16 @@ struct RopeParams {
     RopeStyle style = RopeStyle::Normal;
     int64_t n_rot = 0;  // leading dimensions of each head that are rotated
     float freq_base = 10000.0f;
-    float freq_scale = 1.0f;                 // linear scaling: positions multiplied by this
-    const float* freq_factors = nullptr;     // per-pair divisors (llama3 / long-rope), n_rot/2
+    float freq_scale = 1.0f;              // linear scaling: positions multiplied by this
+    const float* freq_factors = nullptr;  // per-pair divisors (llama3 / long-rope), n_rot/2
     // YaRN
     float ext_factor = 0.0f;
     float attn_factor = 1.0f;
     float beta_fast = 32.0f;
     float beta_slow = 1.0f;
     int64_t n_ctx_orig = 0;
+
+    bool operator==(const RopeParams&) const = default;
 };
 
 // Storage of one layer's keys or values: rows of `row_elements`, F16 or F32. A sliding-window
@@ -75,8 +77,8 @@ struct AttentionArgs {
     int64_t head_dim_v = 0;
     const int32_t* positions = nullptr;  // position of each query token; keys 0..pos are visible
     float scale = 1.0f;
-    float softcap = 0.0f;        // > 0: scores = softcap * tanh(scores / softcap)
-    int64_t window = 0;          // > 0: only keys with pos - key < window are visible
+    float softcap = 0.0f;  // > 0: scores = softcap * tanh(scores / softcap)
+    int64_t window = 0;    // > 0: only keys with pos - key < window are visible
 };
 
 // One product of a group that shares its input: y = w x.
@@ -88,7 +90,7 @@ struct MatmulTarget {
 // The operations a model's forward pass is written against. The CPU backend implements them with
 // SIMD kernels chosen at run time; other backends (CUDA) plug in behind the same interface.
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
     virtual std::string describe() const = 0;
     virtual int threads() const = 0;

@@ -39,7 +39,17 @@ class CpuBackend final : public Backend {
     void packed_matmul(std::span<const cpu::detail::PackedMatrix* const> packed,
                        std::span<const MatmulTarget> targets, const float* x, int64_t n_tokens);
 
+    // The rotation angles of the last rope call: every layer of a forward pass rotates the same
+    // positions with the same parameters, so they are computed once per pass.
+    struct RopeTables {
+        RopeParams params;
+        std::vector<int32_t> positions;
+        std::vector<float> cos, sin;  // [token][pair], the YaRN magnitude scale folded in
+    };
+    const RopeTables& rope_tables(const int32_t* positions, int64_t n_tokens, const RopeParams& p);
+
     cpu::ThreadPool pool_;
+    RopeTables rope_tables_;
     std::vector<uint8_t> activations_;
     std::vector<float> tail_rows_;
     cpu::detail::PackedWeightCache packed_;

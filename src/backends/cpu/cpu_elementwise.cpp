@@ -47,20 +47,38 @@ void CpuBackend::rms_norm(const float* x, const float* weight, int64_t n_rows, i
     });
 }
 
-void CpuBackend::rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
-                      const int32_t* positions, const RopeParams& p) {
+const CpuBackend::RopeTables& CpuBackend::rope_tables(const int32_t* positions, int64_t n_tokens,
+                                                      const RopeParams& p) {
+    RopeTables& t = rope_tables_;
+    if (t.params == p &&
+        std::equal(positions, positions + n_tokens, t.positions.begin(), t.positions.end()))
+        return t;
     const int64_t half = p.n_rot / 2;
-    std::vector<float> cos_table(half), sin_table(half);
-    for (int64_t t = 0; t < n_tokens; ++t) {
+    t.params = p;
+    t.positions.assign(positions, positions + n_tokens);
+    t.cos.resize(static_cast<size_t>(n_tokens * half));
+    t.sin.resize(static_cast<size_t>(n_tokens * half));
+    for (int64_t token = 0; token < n_tokens; ++token) {
         for (int64_t i = 0; i < half; ++i) {
-            double theta = double(positions[t]) *
+            double theta = double(positions[token]) *
                            std::pow(double(p.freq_base), -2.0 * double(i) / double(p.n_rot));
             if (p.freq_factors) theta /= double(p.freq_factors[i]);
             float mscale = 1.0f;
             theta = rope_yarn_theta(theta, i, p, &mscale);
-            cos_table[i] = float(std::cos(theta)) * mscale;
-            sin_table[i] = float(std::sin(theta)) * mscale;
+            t.cos[size_t(token * half + i)] = float(std::cos(theta)) * mscale;
+            t.sin[size_t(token * half + i)] = float(std::sin(theta)) * mscale;
         }
+    }
+    return t;
+}
+
+void CpuBackend::rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                      const int32_t* positions, const RopeParams& p) {
+    const int64_t half = p.n_rot / 2;
+    const RopeTables& tables = rope_tables(positions, n_tokens, p);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* cos_table = tables.cos.data() + t * half;
+        const float* sin_table = tables.sin.data() + t * half;
         for (int64_t h = 0; h < n_heads; ++h) {
             float* v = x + (t * n_heads + h) * head_dim;
             for (int64_t i = 0; i < half; ++i) {
