@@ -129,9 +129,9 @@ inline __attribute__((always_inline)) void block32_accumulate(const uint8_t* qua
     }
 }
 
-// The two blocks of a pair are separate code, so that each load instruction steps through memory
-// with one fixed stride (the pair's size), which the core's stride prefetcher follows; one loop
-// body for both alternated two strides and decode streamed ~20% slower.
+// The blocks of a group are separate code (unrolled), so that each load instruction steps through
+// memory with one fixed stride (the group's size), which the core's stride prefetcher follows; one
+// loop body for the blocks of a pair alternated two strides and decode streamed ~20% slower.
 template <class Blocks, int T>
 void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                     float* y, int64_t y_stride) {
