@@ -5,8 +5,6 @@
 // With --stream, decode as the memory sees it: the one-token packed kernels over 512 MiB of tiles
 // (far more than the caches) on N threads, next to the machine's plain read bandwidth.
 //   build/uma_kernel_bench --stream [THREADS [TYPE [COLS]]]
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "backends/cpu/packed_formats.h"
+#include "backends/cpu/packed_weights.h"
 #include "backends/cpu/quant_formats.h"
 #include "uma/backends/cpu/quant.h"
 #include "uma/backends/cpu/thread_pool.h"
@@ -40,26 +39,17 @@ double best_seconds(F&& run) {
     return best;
 }
 
-// Anonymous huge-page memory, as the packed weights get.
-struct MappedBuffer {
-    explicit MappedBuffer(size_t n) : size(n) {
-        void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            std::perror("mmap");
-            std::exit(1);
-        }
-        ::madvise(p, n, MADV_HUGEPAGE);
-        data = static_cast<uint8_t*>(p);
-    }
-    ~MappedBuffer() { ::munmap(data, size); }
-    MappedBuffer(const MappedBuffer&) = delete;
-    MappedBuffer& operator=(const MappedBuffer&) = delete;
-    uint8_t* data;
-    size_t size;
-};
+// Packs rows / kTileRows tiles of `matrix` (rows of row_bytes) into `tiles`.
+void pack_tiles(const PackedFormat& format, const uint8_t* matrix, size_t row_bytes, int64_t rows,
+                int64_t cols, uint8_t* tiles) {
+    const size_t tile_bytes = format.tile_bytes(cols);
+    for (int64_t t = 0; t < rows / kTileRows; ++t)
+        format.pack_tile(matrix + size_t(t * kTileRows) * row_bytes, row_bytes, cols,
+                         tiles + size_t(t) * tile_bytes);
+}
 
-int stream(int threads, const char* only_type, int64_t kCols) {
-    const int64_t kRows = std::max<int64_t>(256, 2048 * 4096 / kCols / 16 * 16);
+int stream(int threads, const char* only_type, int64_t cols) {
+    const int64_t rows = std::max<int64_t>(256, 2048 * 4096 / cols / kTileRows * kTileRows);
     constexpr size_t kTarget = size_t(512) << 20;
     cpu::ThreadPool pool(threads);
     std::printf("decode streaming %zu MiB of packed tiles, %d thread%s, SIMD level %s\n",
@@ -69,41 +59,40 @@ int stream(int threads, const char* only_type, int64_t kCols) {
         std::printf("plain reads    %5.1f GB/s\n", measure_read_bandwidth(threads, kTarget * 2, 5));
     std::mt19937 rng(1);
     std::normal_distribution<float> normal;
-    std::vector<float> x(static_cast<size_t>(kCols));
+    std::vector<float> x(static_cast<size_t>(cols));
     for (auto& v : x) v = normal(rng);
     for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
-        const PackedFormat* format = packed_format(type, kCols);
+        const PackedFormat* format = packed_format(type, cols);
         if (format == nullptr || (only_type != nullptr && type_name(type) != only_type)) continue;
-        const size_t row_bytes = row_size(type, kCols);
-        std::vector<uint8_t> matrix(row_bytes * size_t(kRows));
-        for (int64_t r = 0; r < kRows; ++r) {
+        const size_t row_bytes = row_size(type, cols);
+        std::vector<uint8_t> matrix(row_bytes * size_t(rows));
+        for (int64_t r = 0; r < rows; ++r) {
             std::vector<float> row(x);
-            std::rotate(row.begin(), row.begin() + r % kCols, row.end());
-            cpu::quantize_row(type, row.data(), matrix.data() + size_t(r) * row_bytes, kCols);
+            std::rotate(row.begin(), row.begin() + r % cols, row.end());
+            cpu::quantize_row(type, row.data(), matrix.data() + size_t(r) * row_bytes, cols);
         }
-        const size_t tile_bytes = format->tile_bytes(kCols);
-        const int64_t tiles_per_matrix = kRows / kTileRows;
-        const size_t matrix_bytes = tile_bytes * size_t(tiles_per_matrix);
+        const size_t tile_bytes = format->tile_bytes(cols);
+        const size_t matrix_bytes = tile_bytes * size_t(rows / kTileRows);
         const int64_t copies = int64_t(kTarget / matrix_bytes);
-        const int64_t tiles = tiles_per_matrix * copies;
-        MappedBuffer buffer(matrix_bytes * size_t(copies));
-        for (int64_t t = 0; t < tiles_per_matrix; ++t)
-            format->pack_tile(matrix.data() + size_t(t * kTileRows) * row_bytes, row_bytes, kCols,
-                              buffer.data + size_t(t) * tile_bytes);
+        const int64_t tiles = rows / kTileRows * copies;
+        // Huge-page memory from the same arena the packed weights live in.
+        PackedArena arena;
+        uint8_t* buffer = arena.allocate(matrix_bytes * size_t(copies), "the benchmark's tiles");
+        pack_tiles(*format, matrix.data(), row_bytes, rows, cols, buffer);
         for (int64_t c = 1; c < copies; ++c)
-            std::memcpy(buffer.data + size_t(c) * matrix_bytes, buffer.data, matrix_bytes);
-        std::vector<uint8_t> act(format->activation_bytes(kCols));
-        format->quantize_activation(x.data(), kCols, act.data());
+            std::memcpy(buffer + size_t(c) * matrix_bytes, buffer, matrix_bytes);
+        std::vector<uint8_t> act(format->activation_bytes(cols));
+        format->quantize_activation(x.data(), cols, act.data());
         std::vector<float> y(static_cast<size_t>(tiles * kTileRows));
         const double s = best_seconds([&] {
             pool.parallel_for(tiles, 1, [&](int64_t begin, int64_t end) {
                 for (int64_t t = begin; t < end; ++t)
-                    format->gemm(buffer.data + size_t(t) * tile_bytes, kCols, act.data(),
-                                 act.size(), 1, y.data() + t * kTileRows, kTileRows);
+                    format->gemm(buffer + size_t(t) * tile_bytes, cols, act.data(), act.size(), 1,
+                                 y.data() + t * kTileRows, kTileRows);
             });
         });
         std::printf("%-7s packed %5.1f GB/s\n", std::string(type_name(type)).c_str(),
-                    double(buffer.size) / s / 1e9);
+                    double(matrix_bytes * size_t(copies)) / s / 1e9);
     }
     return 0;
 }
@@ -152,9 +141,7 @@ int main(int argc, char** argv) {
         if (format == nullptr || rows % kTileRows != 0) continue;
         const size_t tile_bytes = format->tile_bytes(cols);
         std::vector<uint8_t> tiles(tile_bytes * size_t(rows / kTileRows));
-        for (int64_t t = 0; t < rows / kTileRows; ++t)
-            format->pack_tile(matrix.data() + size_t(t * kTileRows) * row_bytes, row_bytes, cols,
-                              tiles.data() + size_t(t) * tile_bytes);
+        pack_tiles(*format, matrix.data(), row_bytes, rows, cols, tiles.data());
         const size_t stride = format->activation_bytes(cols);
         std::vector<uint8_t> packed_act(stride * 8);
         for (int t = 0; t < 8; ++t)

@@ -108,32 +108,23 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
         shares_[static_cast<size_t>(t)].range.store(
             pack(uint64_t(chunks * t / n_threads_), uint64_t(chunks * (t + 1) / n_threads_)),
             std::memory_order_relaxed);
-    auto run_chunks = [&](uint64_t first, uint64_t last) {
-        body(int64_t(first) * grain, std::min(n, int64_t(last) * grain));
+    // Runs a share's remaining chunks, half of what is left at a time, from its front (the owner)
+    // or its back (a thread helping out).
+    auto drain = [&](Share& share, bool from_back) {
+        for (uint64_t range = share.range.load(std::memory_order_relaxed);;) {
+            const uint64_t next = range & UINT32_MAX, end = range >> 32;
+            if (next >= end) return;
+            const uint64_t take = std::max<uint64_t>(1, (end - next) / 2);
+            const uint64_t first = from_back ? end - take : next;
+            const uint64_t rest = from_back ? pack(next, end - take) : pack(next + take, end);
+            if (share.range.compare_exchange_weak(range, rest, std::memory_order_relaxed))
+                body(int64_t(first) * grain, std::min(n, int64_t(first + take) * grain));
+        }
     };
     run([&](int self, int threads) {
-        // Own share, from the front.
-        Share& own = shares_[static_cast<size_t>(self)];
-        for (uint64_t range = own.range.load(std::memory_order_relaxed);;) {
-            const uint64_t next = range & UINT32_MAX, end = range >> 32;
-            if (next >= end) break;
-            const uint64_t take = std::max<uint64_t>(1, (end - next) / 2);
-            if (own.range.compare_exchange_weak(range, pack(next + take, end),
-                                                std::memory_order_relaxed))
-                run_chunks(next, next + take);
-        }
-        // Others' shares, from the back.
-        for (int k = 1; k < threads; ++k) {
-            Share& other = shares_[static_cast<size_t>((self + k) % threads)];
-            for (uint64_t range = other.range.load(std::memory_order_relaxed);;) {
-                const uint64_t next = range & UINT32_MAX, end = range >> 32;
-                if (next >= end) break;
-                const uint64_t take = std::max<uint64_t>(1, (end - next) / 2);
-                if (other.range.compare_exchange_weak(range, pack(next, end - take),
-                                                      std::memory_order_relaxed))
-                    run_chunks(end - take, end);
-            }
-        }
+        drain(shares_[static_cast<size_t>(self)], false);
+        for (int k = 1; k < threads; ++k)
+            drain(shares_[static_cast<size_t>((self + k) % threads)], true);
     });
 }
 
