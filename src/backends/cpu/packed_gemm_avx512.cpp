@@ -77,17 +77,10 @@ inline __m512i nibble_block_dot(const uint8_t* quants, const int8_t* a,
     return _mm512_add_epi32(even, _mm512_srai_epi32(odd, 4));
 }
 
-// Decode streams each weight once: the lines 32 KiB ahead are requested into L2 and those 2 KiB
-// ahead into L1. (Measured on 2 cores of an AMD EPYC: 22 GB/s without, 38 with when each tile was
-// two streams; with the one-stream layouts the hardware prefetchers alone come within noise of it,
-// and the hints stay for cores whose prefetchers stop at every 4 KiB page.)
-inline void prefetch_ahead(const uint8_t* p, size_t bytes) {
-    constexpr size_t kNear = 2048, kFar = 32768;
-    for (size_t offset = 0; offset < bytes; offset += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(p + kFar + offset), _MM_HINT_T1);
-        _mm_prefetch(reinterpret_cast<const char*>(p + kNear + offset), _MM_HINT_T0);
-    }
-}
+// No software prefetch: the one-stream layouts are followed by the hardware prefetchers, and hints
+// for the lines 2 KiB and 32 KiB ahead (two instructions per 64 bytes) made decode slower, not
+// faster: on 2 cores of an AMD EPYC, alternated in one run, Q4_0 streamed 40 -> 54 GB/s, Q4_K
+// 41 -> 43 and 30 -> 39 in a slower window, and Mistral-7B Q4_K_M decoded 7.3 -> 10.8 tokens/s.
 
 // ---- Q4_0 and Q8_0: blocks of 32 with one fp16 scale per row ----
 
@@ -145,7 +138,6 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     }
     for (int64_t g = 0; g < groups; ++g) {
         const uint8_t* group = tile + size_t(g) * layout.group_bytes();
-        if (T == 1) prefetch_ahead(group, layout.group_bytes());
 #pragma GCC unroll 8
         for (int64_t i = 0; i < layout.group; ++i)
             block32_accumulate<Blocks, T>(group + layout.quants(i), group + layout.scales(i), a,
@@ -173,10 +165,7 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
         for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
             __m512i q[8];
-            if constexpr (T == 1)
-                prefetch_ahead(block.qs[j], sizeof block.qs[j]);
-            else
-                unpack_nibbles(block.qs[j], q);
+            if constexpr (T != 1) unpack_nibbles(block.qs[j], q);
             const __m512i scale = _mm512_cvtepu8_epi32(
                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[j])));
             // Zero-extended to 32 bits, so the pairwise 16-bit product below multiplies the min
@@ -255,7 +244,6 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
         for (int t = 0; t < T; ++t) scaled[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
             __m512i q[8];
-            if (T == 1) prefetch_ahead(block.blocks[j].low, sizeof block.blocks[j]);
             unpack_q6_k(block.blocks[j].low, block.blocks[j].high, q);
             for (int half = 0; half < 2; ++half) {
                 const int k = 2 * j + half;

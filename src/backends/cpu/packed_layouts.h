@@ -64,8 +64,9 @@ struct Block32Layout {
         return size_t(cols / (group * kBlock)) * group_bytes();
     }
 };
-// Groups of about a kilobyte streamed fastest: for Q4_0 four blocks (1152 bytes; one, two, eight
-// and sixteen measured 20%, 20%, 15% and 40% slower), for Q8_0 two (1088 bytes; four ~10% slower).
+// Groups of about a kilobyte streamed fastest: for Q4_0 four blocks (1152 bytes; with software
+// prefetch hints in the kernels, one, two, eight and sixteen measured 20%, 20%, 15% and 40% slower;
+// without them two ties and eight is ~14% slower), for Q8_0 two (1088 bytes; four ~5-10% slower).
 constexpr Block32Layout kQ4_0Layout{256, 4};
 constexpr Block32Layout kQ8_0Layout{512, 2};
 static_assert(kQ4_0Layout.group_bytes() % 64 == 0 && kQ8_0Layout.group_bytes() % 64 == 0);
