@@ -1,6 +1,7 @@
 // Single-thread throughput of the CPU kernels on one matrix that stays in cache (so the numbers
 // are the kernels' own pace, not the memory's): the per-row dot products at every SIMD level and
-// the packed kernels for one token (decode) and four and eight (prompt processing).
+// the packed kernels for one token (decode) and four and eight (prompt processing), and how fast
+// the weights are packed at load.
 //   build/uma_kernel_bench [ROWS COLS]
 // With --stream, decode as the memory sees it: the one-token packed kernels over 512 MiB of tiles
 // (far more than the caches) on N threads, next to the machine's plain read bandwidth.
@@ -141,7 +142,10 @@ int main(int argc, char** argv) {
         if (format == nullptr || rows % kTileRows != 0) continue;
         const size_t tile_bytes = format->tile_bytes(cols);
         std::vector<uint8_t> tiles(tile_bytes * size_t(rows / kTileRows));
-        pack_tiles(*format, matrix.data(), row_bytes, rows, cols, tiles.data());
+        const double pack_seconds = best_seconds(
+            [&] { pack_tiles(*format, matrix.data(), row_bytes, rows, cols, tiles.data()); });
+        std::printf("%-7s packing          %5.1f GB/s of weights\n", name.c_str(),
+                    double(matrix.size()) / pack_seconds / 1e9);
         const size_t stride = format->activation_bytes(cols);
         std::vector<uint8_t> packed_act(stride * 8);
         for (int t = 0; t < 8; ++t)

@@ -75,11 +75,27 @@ void quantize_k_activation(const float* x, int64_t cols, uint8_t* out) {
 
 // ---- packing ----
 
-// Row r's 32 quants (0..15) of one block into the nibble layout, whole bytes at a time.
-void put_nibbles(const uint8_t q[kBlock], int r, uint8_t* quants) {
-    for (int k = 0; k < 4; ++k)
-        for (int i = 0; i < 4; ++i)
-            quants[64 * k + 4 * r + i] = uint8_t(q[8 * k + i] | q[8 * k + 4 + i] << 4);
+// Packing moves four columns (one 32-bit word) at a time: loading takes every weight of a model
+// through here, and byte by byte it was the larger part of the load time.
+constexpr uint32_t kLowNibbles = 0x0F0F0F0F;
+inline uint32_t load_word(const uint8_t* p) {
+    uint32_t word;
+    std::memcpy(&word, p, sizeof word);
+    return word;
+}
+inline void store_word(uint8_t* p, uint32_t word) {
+    std::memcpy(p, &word, sizeof word);
+}
+
+// Sixteen columns (half 0: 0..15, half 1: 16..31) of row r of a block into the nibble layout, from
+// `source`, which holds column c's quant (0..15) in bits shift..shift+3 of its byte c % 16.
+void put_nibbles(const uint8_t* source, int shift, int half, int r, uint8_t* quants) {
+    for (int k = 2 * half; k < 2 * half + 2; ++k) {
+        const uint8_t* columns = source + 8 * (k - 2 * half);
+        const uint32_t low = load_word(columns) >> shift & kLowNibbles;
+        const uint32_t high = load_word(columns + 4) >> shift & kLowNibbles;
+        store_word(quants + 64 * k + 4 * r, low | high << 4);
+    }
 }
 int get_nibble(const uint8_t* quants, int r, int c) {
     const uint8_t byte = quants[nibble_byte(r, c)];
@@ -104,12 +120,9 @@ void q4_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ4_0*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
-            uint8_t q[kBlock];
-            for (int c = 0; c < 16; ++c) {
-                q[c] = in[b].qs[c] & 0x0F;
-                q[c + 16] = in[b].qs[c] >> 4;
-            }
-            put_nibbles(q, r, tile + kQ4_0Layout.quants(b));
+            // Columns 0..15 in the low nibbles of qs, 16..31 in the high.
+            put_nibbles(in[b].qs, 0, 0, r, tile + kQ4_0Layout.quants(b));
+            put_nibbles(in[b].qs, 4, 1, r, tile + kQ4_0Layout.quants(b));
             block32_scales(kQ4_0Layout, tile, b)[r] = in[b].d;
         }
     }
@@ -121,12 +134,14 @@ size_t q8_0_tile_bytes(int64_t cols) {
 
 void q8_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t nb = cols / kBlock;
+    constexpr uint32_t kSignBits = 0x80808080;  // q + 128 in every byte
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ8_0*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* q = tile + kQ8_0Layout.quants(b);
-            for (int c = 0; c < kBlock; ++c)
-                q[64 * (c / 4) + 4 * r + c % 4] = uint8_t(in[b].qs[c] + 128);
+            const auto* qs = reinterpret_cast<const uint8_t*>(in[b].qs);
+            uint8_t* quants = tile + kQ8_0Layout.quants(b);
+            for (int g = 0; g < 8; ++g)
+                store_word(quants + 64 * g + 4 * r, load_word(qs + 4 * g) ^ kSignBits);
             block32_scales(kQ8_0Layout, tile, b)[r] = in[b].d;
         }
     }
@@ -145,12 +160,10 @@ void q4_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
             uint8_t scales[8], mins[8];
             unpack_k_scales(in[s].scales, scales, mins);
             for (int j = 0; j < 8; ++j) {
-                uint8_t q[kBlock];
-                for (int c = 0; c < kBlock; ++c) {
-                    const uint8_t byte = in[s].qs[32 * (j / 2) + c];
-                    q[c] = j % 2 ? byte >> 4 : byte & 0x0F;
-                }
-                put_nibbles(q, r, out[s].qs[j]);
+                // Sub-blocks 2i and 2i + 1 in the low and high nibbles of qs[32i .. 32i + 31].
+                const uint8_t* source = in[s].qs + 32 * (j / 2);
+                put_nibbles(source, 4 * (j % 2), 0, r, out[s].qs[j]);
+                put_nibbles(source + 16, 4 * (j % 2), 1, r, out[s].qs[j]);
                 out[s].scales[j][r] = scales[j];
                 out[s].mins[j][r] = mins[j];
             }
@@ -167,26 +180,32 @@ size_t q6_k_tile_bytes(int64_t cols) {
 void q6_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t ns = cols / kSuperBlock;
     auto* out = reinterpret_cast<Q6_KSuperBlock*>(tile);
-    std::memset(out, 0, q6_k_tile_bytes(cols));
+    constexpr uint32_t kTwoBits = 0x03030303;
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ6_K*>(rows + r * row_bytes);
         for (int64_t s = 0; s < ns; ++s) {
-            int8_t q[kSuperBlock];
-            unpack_q6_k(in[s], q);
             for (int j = 0; j < 8; ++j) {
-                uint8_t low[kBlock];
-                for (int c = 0; c < kBlock; ++c) {
-                    const int value = q[kBlock * j + c] + 32;  // back to 0..63
-                    low[c] = uint8_t(value & 0x0F);
-                    out[s].blocks[j].high[q6_k_high_byte(r, c)] |=
-                        uint8_t((value >> 4) << q6_k_high_shift(c));
+                // The 6-bit value q + 32 of block j's column c (see unpack_q6_k): its low 4 bits
+                // in nibble m / 2 of ql[32 (m % 2) + c] and its top 2 in bits 2m, 2m + 1 of
+                // qh[c], of the half j / 4 of the super-block, m = j % 4.
+                const int m = j % 4;
+                const uint8_t* ql = in[s].ql + 64 * (j / 4) + 32 * (m % 2);
+                const uint8_t* qh = in[s].qh + 32 * (j / 4);
+                Q6_KBlock32& block = out[s].blocks[j];
+                put_nibbles(ql, 4 * (m / 2), 0, r, block.low);
+                put_nibbles(ql + 16, 4 * (m / 2), 1, r, block.low);
+                for (int h = 0; h < 2; ++h) {
+                    uint32_t high = 0;
+                    for (int g = 0; g < 4; ++g)
+                        high |= (load_word(qh + 16 * h + 4 * g) >> 2 * m & kTwoBits) << 2 * g;
+                    store_word(block.high + 64 * h + 4 * r, high);
                 }
-                put_nibbles(low, r, out[s].blocks[j].low);
             }
             for (int k = 0; k < 16; ++k) out[s].scales[k][r] = in[s].scales[k];
             out[s].d[r] = in[s].d;
         }
     }
+    for (int64_t s = 0; s < ns; ++s) std::memset(out[s].padding, 0, sizeof out[s].padding);
 }
 
 // ---- scalar kernels ----
