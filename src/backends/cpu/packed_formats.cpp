@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <span>
 
 #include "backends/cpu/packed_layouts.h"
 #include "backends/cpu/quant_blocks.h"
@@ -348,14 +349,21 @@ PackedKernels packed_kernels_reference(GgmlType type) {
 
 const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     // Packing only pays where a kernel reads the packed layout faster than the in-place one.
-    if (active_simd_level() < SimdLevel::avx512) return nullptr;
     static const PackedFormat avx512[] = {
         with_kernels(kQ4_0Reference, packed_kernels_avx512(GgmlType::Q4_0)),
         with_kernels(kQ8_0Reference, packed_kernels_avx512(GgmlType::Q8_0)),
         with_kernels(kQ4_KReference, packed_kernels_avx512(GgmlType::Q4_K)),
         with_kernels(kQ6_KReference, packed_kernels_avx512(GgmlType::Q6_K)),
     };
-    for (const PackedFormat& f : avx512)
+    static const PackedFormat avx2[] = {
+        with_kernels(kQ4_0Reference, packed_kernels_avx2(GgmlType::Q4_0)),
+        with_kernels(kQ8_0Reference, packed_kernels_avx2(GgmlType::Q8_0)),
+        with_kernels(kQ4_KReference, packed_kernels_avx2(GgmlType::Q4_K)),
+        with_kernels(kQ6_KReference, packed_kernels_avx2(GgmlType::Q6_K)),
+    };
+    const SimdLevel level = active_simd_level();
+    if (level < SimdLevel::avx2) return nullptr;
+    for (const PackedFormat& f : level >= SimdLevel::avx512 ? std::span(avx512) : std::span(avx2))
         if (f.type == type && f.gemm != nullptr && cols % f.column_group == 0) return &f;
     return nullptr;
 }

@@ -1,5 +1,6 @@
 #pragma once
-// Weight layouts rearranged once at load for the int8 dot-product instructions (AVX-512 VNNI).
+// Weight layouts rearranged once at load for the int8 dot-product instructions (AVX-512 VNNI's
+// vpdpbusd, AVX2's maddubs).
 //
 // A packed matrix is a sequence of tiles of kTileRows rows. Within a tile the quants of the same
 // 32 columns of all rows sit together, arranged so that one 64-byte vector holds four consecutive
@@ -49,9 +50,10 @@ struct PackedKernels {
     QuantizeActivationFn quantize_activation = nullptr;  // same bytes as the reference's
 };
 
-// For tests: the plain scalar kernels on the packed layout, and the AVX-512 ones (null when the
-// build has none). Neither depends on the active level.
+// For tests: the plain scalar kernels on the packed layout, and the AVX2 and AVX-512 ones (null
+// when the build has none). None depends on the active level.
 PackedKernels packed_kernels_reference(GgmlType type);
+PackedKernels packed_kernels_avx2(GgmlType type);
 PackedKernels packed_kernels_avx512(GgmlType type);
 // The format with the scalar kernel, whatever the CPU (tests pack with it).
 const PackedFormat* packed_format_reference(GgmlType type);

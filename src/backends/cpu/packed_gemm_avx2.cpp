@@ -1,0 +1,453 @@
+// AVX2 kernels for the packed formats (see packed_layouts.h), for x86-64 CPUs without AVX-512
+// VNNI. Every 64-byte vector of a tile is taken as two 32-byte halves: rows 0-7 and rows 8-15.
+//
+// AVX2 has no byte dot product into 32 bits. maddubs multiplies unsigned weight bytes with signed
+// activation bytes and adds neighbours into 16 bits, so the sums stay in 16-bit lanes for as long
+// as they provably cannot overflow (named at each kernel), and one madd per block widens them to
+// 32 bits, applying the block's integer scale where the format has one. Q8_0's 8-bit quants would
+// overflow maddubs as unsigned bytes, so they are multiplied as |q| with the activation carrying
+// q's sign (the bias of the activation block is then not needed).
+//
+// One token reads both halves in one pass; several tokens go through a tile once per half, which
+// keeps their accumulators in AVX2's 16 registers (the second pass finds the tile in L2).
+#include "backends/cpu/packed_formats.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "backends/cpu/packed_layouts.h"
+
+namespace uma::cpu::detail {
+namespace {
+
+using namespace packed;
+
+constexpr int kHalfRows = 8;
+
+inline __m256i broadcast_dword(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+inline __m256i load_half(const uint8_t* vector, int half) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(vector + 32 * half));
+}
+
+// Group g (0..7) of a block in the nibble layout, rows of `half`, as unsigned bytes 0..15.
+inline __m256i nibble_group(const uint8_t* quants, int g, int half) {
+    const __m256i x = load_half(quants + 64 * (g / 2), half);
+    const __m256i shifted = g % 2 ? _mm256_srli_epi16(x, 4) : x;
+    return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
+}
+
+// 16-bit pair sums of one nibble block (32 columns) with each token's activations. Each maddubs
+// lane is at most 2 * 15 * 127 = 3810, so eight groups stay below 2^15.
+template <int T>
+inline void nibble_block_pairs(const uint8_t* quants, int half, const int8_t* const a[T],
+                               __m256i pairs[T]) {
+    for (int t = 0; t < T; ++t) pairs[t] = _mm256_setzero_si256();
+    for (int g = 0; g < 8; ++g) {
+        const __m256i w = nibble_group(quants, g, half);
+        for (int t = 0; t < T; ++t)
+            pairs[t] =
+                _mm256_add_epi16(pairs[t], _mm256_maddubs_epi16(w, broadcast_dword(a[t] + 4 * g)));
+    }
+}
+
+// The 8 rows' scales of a half as floats, from 16 fp16 per block.
+inline __m256 half_scales(const uint8_t* scales, int half) {
+    return _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 2 * kHalfRows * half)));
+}
+
+// A byte per row (8 rows from `bytes`) in both 16-bit halves of its 32-bit lane, so that madd
+// multiplies both pair sums of a lane by it. `Signed` sign-extends.
+template <bool Signed>
+inline __m256i scale_pairs(const void* bytes) {
+    const __m128i eight = _mm_loadl_epi64(static_cast<const __m128i*>(bytes));
+    const __m256i wide = Signed ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight);
+    return _mm256_blend_epi16(wide, _mm256_slli_epi32(wide, 16), 0xAA);
+}
+
+// A byte per row zero-extended to 32 bits: madd with a value v in the low 16 bits of every lane
+// (and 0 above) then gives byte * v exactly.
+template <bool Signed>
+inline __m256i scale_low(const void* bytes) {
+    const __m128i eight = _mm_loadl_epi64(static_cast<const __m128i*>(bytes));
+    const __m256i wide = Signed ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight);
+    return _mm256_and_si256(wide, _mm256_set1_epi32(0xFFFF));
+}
+inline __m256i low_16(int32_t v) {
+    return _mm256_set1_epi32(v & 0xFFFF);
+}
+
+// ---- Q4_0 and Q8_0 ----
+
+// A block of 32 columns (rows of `half`) into the accumulators of T tokens.
+template <int T>
+inline void q4_0_block(const uint8_t* quants, const uint8_t* scales, int half,
+                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    const int8_t* qs[T];
+    for (int t = 0; t < T; ++t) qs[t] = a[t][b].qs;
+    __m256i pairs[T];
+    nibble_block_pairs<T>(quants, half, qs, pairs);
+    const __m256 w_scale = half_scales(scales, half);
+    for (int t = 0; t < T; ++t) {
+        const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(pairs[t], _mm256_set1_epi16(1)),
+                                             _mm256_set1_epi32(a[t][b].bias));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
+                                 _mm256_mul_ps(w_scale, _mm256_set1_ps(a[t][b].d)), acc[t]);
+    }
+}
+
+// Q8_0's quants are stored as q + 128; flipping the top bit gives q back, signed. The products
+// |q| * (+-a) pair up to at most 2 * 128 * 127 < 2^15, but two groups could overflow, so every
+// group widens to 32 bits at once. sum q * a is the dot product itself: no bias.
+template <int T>
+inline void q8_0_block(const uint8_t* quants, const uint8_t* scales, int half,
+                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    __m256i sums[T];
+    for (int t = 0; t < T; ++t) sums[t] = _mm256_setzero_si256();
+    for (int g = 0; g < 8; ++g) {
+        const __m256i q =
+            _mm256_xor_si256(load_half(quants + 64 * g, half), _mm256_set1_epi8(char(0x80)));
+        const __m256i magnitude = _mm256_abs_epi8(q);  // -128 becomes 128, right as unsigned
+        for (int t = 0; t < T; ++t) {
+            const __m256i signed_a = _mm256_sign_epi8(broadcast_dword(a[t][b].qs + 4 * g), q);
+            sums[t] = _mm256_add_epi32(
+                sums[t],
+                _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed_a), _mm256_set1_epi16(1)));
+        }
+    }
+    const __m256 w_scale = half_scales(scales, half);
+    for (int t = 0; t < T; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]),
+                                 _mm256_mul_ps(w_scale, _mm256_set1_ps(a[t][b].d)), acc[t]);
+}
+
+struct Q4_0Blocks {
+    static constexpr Block32Layout kLayout = kQ4_0Layout;
+    template <int T>
+    static void block(const uint8_t* quants, const uint8_t* scales, int half,
+                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+        q4_0_block<T>(quants, scales, half, a, b, acc);
+    }
+};
+struct Q8_0Blocks {
+    static constexpr Block32Layout kLayout = kQ8_0Layout;
+    template <int T>
+    static void block(const uint8_t* quants, const uint8_t* scales, int half,
+                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+        q8_0_block<T>(quants, scales, half, a, b, acc);
+    }
+};
+
+// The halves a pass over a tile covers: both for one token, one at a time for more.
+template <int T>
+constexpr int kHalvesPerPass = T == 1 ? 2 : 1;
+
+template <class Blocks, int T>
+void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                    float* y, int64_t y_stride) {
+    constexpr Block32Layout layout = Blocks::kLayout;
+    constexpr int kHalves = kHalvesPerPass<T>;
+    const int64_t groups = cols / (layout.group * kBlock);
+    const ActBlock32* a[T];
+    for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
+    for (int first = 0; first < 2; first += kHalves) {
+        __m256 acc[kHalves][T];
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+        for (int64_t g = 0; g < groups; ++g) {
+            const uint8_t* group = tile + size_t(g) * layout.group_bytes();
+            // Unrolled, so that each load steps through memory with one fixed stride.
+#pragma GCC unroll 8
+            for (int64_t i = 0; i < layout.group; ++i)
+                for (int h = 0; h < kHalves; ++h)
+                    Blocks::template block<T>(group + layout.quants(i), group + layout.scales(i),
+                                              first + h, a, layout.group * g + i, acc[h]);
+        }
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t)
+                _mm256_storeu_ps(y + t * y_stride + kHalfRows * (first + h), acc[h][t]);
+    }
+}
+
+// ---- Q4_K ----
+
+template <int T>
+void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+                 int64_t y_stride) {
+    constexpr int kHalves = kHalvesPerPass<T>;
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q4_KSuperBlock*>(tile);
+    const ActBlockK* a[T];
+    for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+    for (int first = 0; first < 2; first += kHalves) {
+        __m256 acc[kHalves][T];
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+        for (int64_t s = 0; s < ns; ++s) {
+            const Q4_KSuperBlock& block = w[s];
+            for (int h = 0; h < kHalves; ++h) {
+                const int half = first + h;
+                __m256i scaled[T], mins[T];
+                for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm256_setzero_si256();
+                for (int j = 0; j < 8; ++j) {
+                    const int8_t* qs[T];
+                    for (int t = 0; t < T; ++t) qs[t] = a[t][s].qs + kBlock * j;
+                    __m256i pairs[T];
+                    nibble_block_pairs<T>(block.qs[j], half, qs, pairs);
+                    // The pair sums (each < 2^15) times the 6-bit scale; the 6-bit min times the
+                    // activations' sum (|sum32| <= 32 * 127 < 2^15).
+                    const __m256i scale = scale_pairs<false>(block.scales[j] + kHalfRows * half);
+                    const __m256i min = scale_low<false>(block.mins[j] + kHalfRows * half);
+                    for (int t = 0; t < T; ++t) {
+                        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(pairs[t], scale));
+                        mins[t] = _mm256_add_epi32(
+                            mins[t], _mm256_madd_epi16(min, low_16(a[t][s].sum32[j])));
+                    }
+                }
+                const __m256 d = half_scales(reinterpret_cast<const uint8_t*>(block.d), half);
+                const __m256 dmin = half_scales(reinterpret_cast<const uint8_t*>(block.dmin), half);
+                for (int t = 0; t < T; ++t) {
+                    const __m256 x_scale = _mm256_set1_ps(a[t][s].d);
+                    acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[t]),
+                                                _mm256_mul_ps(d, x_scale), acc[h][t]);
+                    acc[h][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins[t]),
+                                                 _mm256_mul_ps(dmin, x_scale), acc[h][t]);
+                }
+            }
+        }
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t)
+                _mm256_storeu_ps(y + t * y_stride + kHalfRows * (first + h), acc[h][t]);
+    }
+}
+
+// ---- Q6_K ----
+
+// Group g of a Q6_K block as unsigned 6-bit values: the low nibble as in nibble_group, the top two
+// bits from bits 2s..2s+1 of high vector g / 4 (s = g % 4), moved to bits 4-5.
+inline __m256i q6_k_group(const Q6_KBlock32& block, int g, int half) {
+    const __m256i high = load_half(block.high + 64 * (g / 4), half);
+    __m256i top;
+    switch (g % 4) {
+        case 0:
+            top = _mm256_slli_epi16(high, 4);
+            break;
+        case 1:
+            top = _mm256_slli_epi16(high, 2);
+            break;
+        case 2:
+            top = high;
+            break;
+        default:
+            top = _mm256_srli_epi16(high, 2);
+            break;
+    }
+    return _mm256_or_si256(_mm256_and_si256(top, _mm256_set1_epi8(0x30)),
+                           nibble_group(block.low, g, half));
+}
+
+// Per 16 columns: maddubs lanes reach 2 * 63 * 127 = 16002, so two groups share a 16-bit sum and
+// each pair of groups widens on its own with the (signed) scale.
+template <int T>
+void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+                 int64_t y_stride) {
+    constexpr int kHalves = kHalvesPerPass<T>;
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q6_KSuperBlock*>(tile);
+    const ActBlockK* a[T];
+    for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+    for (int first = 0; first < 2; first += kHalves) {
+        __m256 acc[kHalves][T];
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+        for (int64_t s = 0; s < ns; ++s) {
+            const Q6_KSuperBlock& block = w[s];
+            for (int h = 0; h < kHalves; ++h) {
+                const int half = first + h;
+                // sum (q - 32) a = sum q a - 32 sum a: the second term through `offsets`.
+                __m256i scaled[T], offsets[T];
+                for (int t = 0; t < T; ++t) scaled[t] = offsets[t] = _mm256_setzero_si256();
+                for (int k = 0; k < 16; ++k) {
+                    const Q6_KBlock32& b32 = block.blocks[k / 2];
+                    const __m256i scale = scale_pairs<true>(block.scales[k] + kHalfRows * half);
+                    const __m256i scale16 = scale_low<true>(block.scales[k] + kHalfRows * half);
+                    for (int pair = 0; pair < 2; ++pair) {
+                        const int g = 4 * (k % 2) + 2 * pair;
+                        const __m256i w0 = q6_k_group(b32, g, half);
+                        const __m256i w1 = q6_k_group(b32, g + 1, half);
+                        for (int t = 0; t < T; ++t) {
+                            const int8_t* x = a[t][s].qs + kBlock * (k / 2) + 4 * g;
+                            const __m256i sum =
+                                _mm256_add_epi16(_mm256_maddubs_epi16(w0, broadcast_dword(x)),
+                                                 _mm256_maddubs_epi16(w1, broadcast_dword(x + 4)));
+                            scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(sum, scale));
+                        }
+                    }
+                    for (int t = 0; t < T; ++t)
+                        offsets[t] = _mm256_add_epi32(
+                            offsets[t], _mm256_madd_epi16(scale16, low_16(a[t][s].sum16[k])));
+                }
+                const __m256 d = half_scales(reinterpret_cast<const uint8_t*>(block.d), half);
+                for (int t = 0; t < T; ++t) {
+                    const __m256i sum =
+                        _mm256_sub_epi32(scaled[t], _mm256_slli_epi32(offsets[t], 5));
+                    acc[h][t] =
+                        _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
+                                        _mm256_mul_ps(d, _mm256_set1_ps(a[t][s].d)), acc[h][t]);
+                }
+            }
+        }
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t)
+                _mm256_storeu_ps(y + t * y_stride + kHalfRows * (first + h), acc[h][t]);
+    }
+}
+
+// ---- drivers: tokens four at a time, then the rest ----
+
+using TokensFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t);
+
+template <TokensFn Four, TokensFn Three, TokensFn Two, TokensFn One>
+void gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+          int64_t n_tokens, float* y, int64_t y_stride) {
+    int64_t t = 0;
+    for (; t + 4 <= n_tokens; t += 4)
+        Four(tile, cols, act + t * act_stride, act_stride, y + t * y_stride, y_stride);
+    const uint8_t* rest = act + t * act_stride;
+    float* out = y + t * y_stride;
+    switch (n_tokens - t) {
+        case 3:
+            Three(tile, cols, rest, act_stride, out, y_stride);
+            break;
+        case 2:
+            Two(tile, cols, rest, act_stride, out, y_stride);
+            break;
+        case 1:
+            One(tile, cols, rest, act_stride, out, y_stride);
+            break;
+        default:
+            break;
+    }
+}
+
+template <class Blocks>
+constexpr PackedGemmFn block32_gemm = gemm<block32_tokens<Blocks, 4>, block32_tokens<Blocks, 3>,
+                                           block32_tokens<Blocks, 2>, block32_tokens<Blocks, 1>>;
+
+// ---- activations (byte for byte as the scalar reference) ----
+
+// 32 int32 (four vectors of eight) to 32 int8 with saturation, in order.
+inline __m256i pack_to_bytes(__m256i q0, __m256i q1, __m256i q2, __m256i q3) {
+    const __m256i bytes =
+        _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+    return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+inline int32_t horizontal_sum(__m256i v) {
+    const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i s2 = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, 1)));
+}
+
+inline float horizontal_max(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
+template <int kZeroPoint>
+void quantize_block32(const float* x, int64_t cols, uint8_t* out) {
+    auto* blocks = reinterpret_cast<ActBlock32*>(out);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < cols / kBlock; ++b, x += kBlock) {
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int i = 0; i < 4; ++i) {
+            v[i] = _mm256_loadu_ps(x + 8 * i);
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
+        }
+        const float d = horizontal_max(m) / 127.0f;
+        const __m256 inverse = _mm256_set1_ps(d > 0 ? 1.0f / d : 0.0f);
+        __m256i q[4];
+        for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inverse));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(blocks[b].qs),
+                            pack_to_bytes(q[0], q[1], q[2], q[3]));
+        blocks[b].d = d;
+        blocks[b].bias =
+            -kZeroPoint * horizontal_sum(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]),
+                                                          _mm256_add_epi32(q[2], q[3])));
+    }
+}
+
+void quantize_k(const float* x, int64_t cols, uint8_t* out) {
+    auto* blocks = reinterpret_cast<ActBlockK*>(out);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < cols / kSuperBlock; ++b, x += kSuperBlock) {
+        ActBlockK& block = blocks[b];
+        __m256 m = _mm256_setzero_ps();
+        for (int i = 0; i < kSuperBlock; i += 8)
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+        const float amax = horizontal_max(m);
+        std::memset(&block, 0, sizeof block);
+        if (amax == 0) continue;
+        float max = 0;
+        for (int j = 0; j < kSuperBlock; ++j)
+            if (std::fabs(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
+        const float inverse = -127.0f / max;
+        const __m256 scale = _mm256_set1_ps(inverse);
+        for (int j = 0; j < kSuperBlock / 32; ++j) {
+            __m256i q[4];
+            for (int i = 0; i < 4; ++i)
+                q[i] = _mm256_min_epi32(
+                    _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * j + 8 * i), scale)),
+                    _mm256_set1_epi32(127));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(block.qs + 32 * j),
+                                pack_to_bytes(q[0], q[1], q[2], q[3]));
+            block.sum16[2 * j] = horizontal_sum(_mm256_add_epi32(q[0], q[1]));
+            block.sum16[2 * j + 1] = horizontal_sum(_mm256_add_epi32(q[2], q[3]));
+            block.sum32[j] = block.sum16[2 * j] + block.sum16[2 * j + 1];
+        }
+        block.d = 1 / inverse;
+    }
+}
+
+}  // namespace
+
+PackedKernels packed_kernels_avx2(GgmlType type) {
+    switch (type) {
+        case GgmlType::Q4_0:
+            return {block32_gemm<Q4_0Blocks>, quantize_block32<8>};
+        case GgmlType::Q8_0:
+            return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
+        case GgmlType::Q4_K:
+            return {gemm<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>,
+                    quantize_k};
+        case GgmlType::Q6_K:
+            return {gemm<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>,
+                    quantize_k};
+        default:
+            return {};
+    }
+}
+
+}  // namespace uma::cpu::detail
+
+#else  // not x86-64
+
+namespace uma::cpu::detail {
+PackedKernels packed_kernels_avx2(GgmlType) {
+    return {};
+}
+}  // namespace uma::cpu::detail
+
+#endif
