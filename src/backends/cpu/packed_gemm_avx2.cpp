@@ -231,27 +231,19 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
 
 // ---- Q6_K ----
 
-// Group g of a Q6_K block as unsigned 6-bit values: the low nibble as in nibble_group, the top two
-// bits from bits 2s..2s+1 of high vector g / 4 (s = g % 4), moved to bits 4-5.
-inline __m256i q6_k_group(const Q6_KBlock32& block, int g, int half) {
-    const __m256i high = load_half(block.high + 64 * (g / 4), half);
-    __m256i top;
-    switch (g % 4) {
-        case 0:
-            top = _mm256_slli_epi16(high, 4);
-            break;
-        case 1:
-            top = _mm256_slli_epi16(high, 2);
-            break;
-        case 2:
-            top = high;
-            break;
-        default:
-            top = _mm256_srli_epi16(high, 2);
-            break;
+// The eight groups of a Q6_K block (rows of `half`) as unsigned 6-bit values: the low nibbles as
+// in nibble_group, the top two bits of group 4h + s from bits 2s..2s+1 of high vector h, moved to
+// bits 4-5 (the 16-bit shifts carry bits across bytes, which the mask drops).
+inline void unpack_q6_k(const Q6_KBlock32& block, int half, __m256i w[8]) {
+    const __m256i top = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; ++h) {
+        const __m256i high = load_half(block.high + 64 * h, half);
+        const __m256i bits[4] = {_mm256_slli_epi16(high, 4), _mm256_slli_epi16(high, 2), high,
+                                 _mm256_srli_epi16(high, 2)};
+        for (int s = 0; s < 4; ++s)
+            w[4 * h + s] = _mm256_or_si256(_mm256_and_si256(bits[s], top),
+                                           nibble_group(block.low, 4 * h + s, half));
     }
-    return _mm256_or_si256(_mm256_and_si256(top, _mm256_set1_epi8(0x30)),
-                           nibble_group(block.low, g, half));
 }
 
 // Per 16 columns: maddubs lanes reach 2 * 63 * 127 = 16002, so two groups share a 16-bit sum and
@@ -275,14 +267,14 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                 // sum (q - 32) a = sum q a - 32 sum a: the second term through `offsets`.
                 __m256i scaled[T], offsets[T];
                 for (int t = 0; t < T; ++t) scaled[t] = offsets[t] = _mm256_setzero_si256();
+                __m256i w[8];
                 for (int k = 0; k < 16; ++k) {
-                    const Q6_KBlock32& b32 = block.blocks[k / 2];
+                    if (k % 2 == 0) unpack_q6_k(block.blocks[k / 2], half, w);
                     const __m256i scale = scale_pairs<true>(block.scales[k] + kHalfRows * half);
                     const __m256i scale16 = scale_low<true>(block.scales[k] + kHalfRows * half);
                     for (int pair = 0; pair < 2; ++pair) {
                         const int g = 4 * (k % 2) + 2 * pair;
-                        const __m256i w0 = q6_k_group(b32, g, half);
-                        const __m256i w1 = q6_k_group(b32, g + 1, half);
+                        const __m256i w0 = w[g], w1 = w[g + 1];
                         for (int t = 0; t < T; ++t) {
                             const int8_t* x = a[t][s].qs + kBlock * (k / 2) + 4 * g;
                             const __m256i sum =
