@@ -42,7 +42,7 @@ const run = (command, args) => execFileSync(command, args, { encoding: "utf8", m
 
 function umaBench(model) {
     const extra = options.remeasure ? ["--remeasure-bandwidth"] : [];
-    return jsonLines(run(options.uma, ["bench", model, ...common, "--json", ...extra]));
+    return jsonLines(run(options.uma, ["bench", model, ...common, "--json", "--bandwidth-alongside", ...extra]));
 }
 
 function llamaBench(model) {
@@ -68,14 +68,19 @@ for (const model of options.models) {
             llama: l?.tokens_per_second, llama_sd: l?.stddev,
             ratio: l ? u.tokens_per_second / l.tokens_per_second : undefined,
             bw: u.bandwidth_gbs, bw_pct: 100 * u.bandwidth_fraction, machine: u.machine_bandwidth_gbs,
+            now: u.alongside_bandwidth_gbs, now_pct: 100 * u.alongside_bandwidth_fraction,
         });
     }
 }
 const fmt = (x, d = 2) => (x === undefined ? "-" : x.toFixed(d));
 console.log(`threads ${options.threads}, ${options.reps} repetitions; uma: ${options.uma}; llama.cpp: ` +
             (options.llamaBench ?? "node-llama-cpp prebuilt CPU binaries"));
-console.log("| model | test | uma t/s | llama.cpp t/s | uma / llama.cpp | uma GB/s | machine read GB/s | uma % of read BW |");
-console.log("|---|---|---|---|---|---|---|---|");
+// "now": the read bandwidth uma measured around each repetition (the better of just before and just
+// after; mean), and uma's GB/s as a share of it, repetition by repetition: on a shared machine the
+// best bandwidth ever measured can be far from what the machine gives at the moment.
+console.log("| model | test | uma t/s | llama.cpp t/s | uma / llama.cpp | uma GB/s | machine read GB/s | uma % of read BW | read GB/s now | uma % of read BW now |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows)
     console.log(`| ${r.model} | ${r.test} | ${fmt(r.uma)} ± ${fmt(r.uma_sd)} | ${fmt(r.llama)} ± ${fmt(r.llama_sd)} | ` +
-                `${fmt(r.ratio)}x | ${fmt(r.bw, 1)} | ${fmt(r.machine, 1)} | ${fmt(r.bw_pct, 1)}% |`);
+                `${fmt(r.ratio)}x | ${fmt(r.bw, 1)} | ${fmt(r.machine, 1)} | ${fmt(r.bw_pct, 1)}% | ` +
+                `${fmt(r.now, 1)} | ${fmt(r.now_pct, 1)}% |`);

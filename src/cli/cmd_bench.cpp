@@ -34,7 +34,8 @@ std::vector<int64_t> parse_list(const std::string& option, const std::string& te
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
-    Args args(argc, argv, 2, {"--json", "--no-bandwidth", "--remeasure-bandwidth"},
+    Args args(argc, argv, 2,
+              {"--json", "--no-bandwidth", "--remeasure-bandwidth", "--bandwidth-alongside"},
               {"--prompt", "--num-predict", "--threads", "-r", "--repetitions", "-d", "--depth",
                "--kv-type"});
     if (args.positional().size() != 1)
@@ -51,23 +52,30 @@ int cmd_bench(int argc, char** argv) {
     if (kv != "f16" && kv != "f32") throw Error("--kv-type must be f16 or f32, got '" + kv + "'");
     options.kv_type = kv == "f32" ? GgmlType::F32 : GgmlType::F16;
     options.measure_bandwidth = !args.flag("--no-bandwidth");
+    options.bandwidth_alongside = args.flag("--bandwidth-alongside");
     if (args.flag("--remeasure-bandwidth") && options.measure_bandwidth)
         machine_read_bandwidth(
             options.threads > 0 ? options.threads : cpu::ThreadPool::default_thread_count(), true);
     const bool json = args.flag("--json");
+    const bool alongside = options.bandwidth_alongside;
     if (!json)
-        std::printf("| %-8s | %10s | %7s | %-14s | %16s | %8s | %6s | %10s |\n", "type", "size",
-                    "threads", "test", "t/s", "GB/s", "% BW", "peak RSS");
+        std::printf("| %-8s | %10s | %7s | %-14s | %16s | %8s | %6s | %10s |%s\n", "type", "size",
+                    "threads", "test", "t/s", "GB/s", "% BW", "peak RSS",
+                    alongside ? " BW now | % BW now |" : "");
     run_bench(options, [&](const BenchResult& r) {
         if (json) {
             std::printf("%s\n", r.to_json().dump().c_str());
         } else {
             char speed[64];
             std::snprintf(speed, sizeof speed, "%.2f ± %.2f", r.tokens_per_second, r.stddev);
-            std::printf("| %-8s | %10s | %7d | %-14s | %16s | %8.1f | %5.1f%% | %10s |\n",
+            char now[64] = "";
+            if (alongside)
+                std::snprintf(now, sizeof now, " %6.1f | %7.1f%% |", r.alongside_bandwidth_gbs,
+                              100.0 * r.alongside_bandwidth_fraction);
+            std::printf("| %-8s | %10s | %7d | %-14s | %16s | %8.1f | %5.1f%% | %10s |%s\n",
                         r.model_type.c_str(), human_bytes(r.model_bytes).c_str(), r.threads,
                         r.test.c_str(), speed, r.bandwidth_gbs, 100.0 * r.bandwidth_fraction,
-                        human_bytes(r.peak_rss_bytes).c_str());
+                        human_bytes(r.peak_rss_bytes).c_str(), now);
         }
         std::fflush(stdout);
     });

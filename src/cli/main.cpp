@@ -18,7 +18,8 @@ commands:
   perplexity MODEL FILE     perplexity of a text file (-c N: chunk size, default 512;
                             --kl-base BASE.gguf: also KL divergence from a base model)
   bench MODEL               prompt and generation tokens/s, GB/s and % of memory bandwidth
-                            (-p 512 -n 128 -d DEPTH -r 3 -t N, lists like -p 128,512; --json)
+                            (-p 512 -n 128 -d DEPTH -r 3 -t N, lists like -p 128,512; --json;
+                            --bandwidth-alongside: also against the bandwidth of the moment)
   quantize IN OUT TYPE      convert a model to Q4_0 .. Q8_0, Q2_K .. Q6_K (_S/_M/_L mixes),
                             IQ4_NL, IQ4_XS, F16, BF16
   synth --shape NAME OUT    write a random-weight model of a known shape (tinyllama-1.1b,

@@ -1,11 +1,13 @@
 #include "uma/runtime/bandwidth.h"
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -194,6 +196,20 @@ double measure_read_bandwidth_here(int n_threads, size_t buffer_bytes, int repet
     return sink.load() == 42 ? best + 1e-12 : best;  // keeps the sums observable
 }
 
+// Sends or receives exactly `bytes` on a socket, retrying after signals; false on end of file or
+// error (never SIGPIPE: the other end may have gone).
+bool transfer(int fd, void* data, size_t bytes, bool send) {
+    auto* p = static_cast<char*>(data);
+    while (bytes > 0) {
+        const ssize_t n = send ? ::send(fd, p, bytes, MSG_NOSIGNAL) : ::recv(fd, p, bytes, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        bytes -= size_t(n);
+    }
+    return true;
+}
+
 // The cache file's contents for this CPU ({"cpu": ...} alone when there is none, it is damaged
 // or it was written on another CPU).
 nlohmann::json read_cache(const std::filesystem::path& path, const std::string& cpu) {
@@ -213,6 +229,48 @@ nlohmann::json read_cache(const std::filesystem::path& path, const std::string& 
 }
 
 }  // namespace
+
+BandwidthProbe::BandwidthProbe(int n_threads, size_t buffer_bytes) {
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(ends[0]);
+        char command;
+        while (transfer(ends[1], &command, 1, false)) {
+            double gbs = 0;
+            try {
+                gbs = measure_read_bandwidth_here(n_threads, buffer_bytes, 3);
+            } catch (...) {
+            }
+            if (!transfer(ends[1], &gbs, sizeof gbs, true)) break;
+        }
+        ::_exit(0);
+    }
+    ::close(ends[1]);
+    if (pid < 0) {
+        ::close(ends[0]);
+        return;
+    }
+    pid_ = pid;
+    socket_ = ends[0];
+}
+
+BandwidthProbe::~BandwidthProbe() {
+    if (pid_ < 0) return;
+    ::close(socket_);  // the child sees end of file and exits
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+}
+
+double BandwidthProbe::measure() {
+    if (pid_ < 0) return 0;
+    char command = 'm';
+    double gbs = 0;
+    if (!transfer(socket_, &command, 1, true) || !transfer(socket_, &gbs, sizeof gbs, false))
+        return 0;
+    return gbs;
+}
 
 BandwidthMeasurement machine_read_bandwidth(int n_threads, bool remeasure) {
     BandwidthMeasurement m;

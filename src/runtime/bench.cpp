@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "uma/backends/cpu/thread_pool.h"
@@ -55,6 +56,16 @@ void summarize(BenchResult& r) {
     r.bandwidth_gbs = r.bytes_per_token * r.tokens_per_second / 1e9;
     r.bandwidth_fraction =
         r.machine_bandwidth_gbs > 0 ? r.bandwidth_gbs / r.machine_bandwidth_gbs : 0.0;
+    if (!r.alongside_samples.empty() && r.alongside_samples.size() == r.samples.size()) {
+        double gbs = 0, fraction = 0;
+        for (size_t i = 0; i < r.samples.size(); ++i) {
+            gbs += r.alongside_samples[i];
+            if (r.alongside_samples[i] > 0)
+                fraction += r.bytes_per_token * r.samples[i] / 1e9 / r.alongside_samples[i];
+        }
+        r.alongside_bandwidth_gbs = gbs / n;
+        r.alongside_bandwidth_fraction = fraction / n;
+    }
     r.peak_rss_bytes = peak_rss_bytes();
 }
 
@@ -77,6 +88,8 @@ nlohmann::ordered_json BenchResult::to_json() const {
             {"bandwidth_gbs", bandwidth_gbs},
             {"machine_bandwidth_gbs", machine_bandwidth_gbs},
             {"bandwidth_fraction", bandwidth_fraction},
+            {"alongside_bandwidth_gbs", alongside_bandwidth_gbs},
+            {"alongside_bandwidth_fraction", alongside_bandwidth_fraction},
             {"peak_rss_bytes", peak_rss_bytes}};
 }
 
@@ -88,9 +101,20 @@ std::vector<BenchResult> run_bench(const BenchOptions& options,
             if (n < 0) throw Error("bench: token counts must not be negative");
     const int threads =
         options.threads > 0 ? options.threads : cpu::ThreadPool::default_thread_count();
-    // Before the model is loaded: the measurement forks, best done before any thread starts.
+    // Before the model is loaded: the measurements fork, best done before any thread starts.
     const double machine_gbs =
         options.measure_bandwidth ? machine_read_bandwidth(threads).gigabytes_per_second : 0.0;
+    std::optional<BandwidthProbe> probe;
+    if (options.bandwidth_alongside) probe.emplace(threads, size_t(1) << 30);
+    // The best of the measurements just before and just after a repetition: a pass of the probe
+    // is short, so it can land in a slow moment the repetition's average does not reflect.
+    const auto measure_before = [&](BenchResult& r) {
+        if (probe) r.alongside_samples.push_back(probe->measure());
+    };
+    const auto measure_after = [&](BenchResult& r) {
+        if (probe)
+            r.alongside_samples.back() = std::max(r.alongside_samples.back(), probe->measure());
+    };
     LoadedModel m = LoadedModel::load(options.model_path, threads);
     Model& model = *m.model;
     Backend& backend = *m.backend;
@@ -156,9 +180,11 @@ std::vector<BenchResult> run_bench(const BenchOptions& options,
             for (int rep = 0; rep < options.repetitions; ++rep) {
                 const auto tokens = random_tokens(n_prompt);
                 cache.set_size(depth);
+                measure_before(r);
                 const auto start = std::chrono::steady_clock::now();
                 evaluate(tokens);
                 r.samples.push_back(double(n_prompt) / seconds_since(start));
+                measure_after(r);
             }
             finish(r);
         }
@@ -174,6 +200,7 @@ std::vector<BenchResult> run_bench(const BenchOptions& options,
             for (int rep = 0; rep < options.repetitions; ++rep) {
                 cache.set_size(depth);
                 TokenId token = random_tokens(1)[0];
+                measure_before(r);
                 const auto start = std::chrono::steady_clock::now();
                 for (int64_t i = 0; i < n_gen; ++i) {
                     model.forward(std::span<const TokenId>(&token, 1), cache, backend, logits,
@@ -181,6 +208,7 @@ std::vector<BenchResult> run_bench(const BenchOptions& options,
                     token = static_cast<TokenId>((token * 7 + 13) % m.tokenizer->vocab_size());
                 }
                 r.samples.push_back(double(n_gen) / seconds_since(start));
+                measure_after(r);
             }
             finish(r);
         }

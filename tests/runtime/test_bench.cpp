@@ -88,6 +88,41 @@ TEST(Bench, JsonLinesCarryTheKeysScriptsCompare) {
     std::filesystem::remove(cache);
 }
 
+// The probe's child answers every request, and each repetition is held against the bandwidth
+// measured just before it.
+TEST(Bench, BandwidthAlongsideIsMeasuredForEveryRepetition) {
+    {
+        BandwidthProbe probe(1, size_t(32) << 20);
+        for (int i = 0; i < 3; ++i) {
+            const double gbs = probe.measure();
+            EXPECT_GT(gbs, 0.5);
+            EXPECT_LT(gbs, 2000);
+        }
+    }
+    BenchOptions options;
+    options.model_path = test::data_path("models/stories260K.gguf").string();
+    options.prompt_sizes = {16};
+    options.gen_sizes = {4};
+    options.threads = 2;
+    options.repetitions = 3;
+    options.measure_bandwidth = false;
+    options.bandwidth_alongside = true;
+    const auto results = run_bench(options);
+    ASSERT_EQ(results.size(), 2u);
+    for (const auto& r : results) {
+        ASSERT_EQ(r.alongside_samples.size(), 3u) << r.test;
+        double fraction = 0;
+        for (size_t i = 0; i < 3; ++i) {
+            EXPECT_GT(r.alongside_samples[i], 0.5) << r.test;
+            fraction += r.bytes_per_token * r.samples[i] / 1e9 / r.alongside_samples[i] / 3;
+        }
+        EXPECT_NEAR(r.alongside_bandwidth_fraction, fraction, 1e-9 * fraction) << r.test;
+        EXPECT_GT(r.alongside_bandwidth_gbs, 0.5) << r.test;
+        EXPECT_EQ(r.to_json()["alongside_bandwidth_fraction"].get<double>(),
+                  r.alongside_bandwidth_fraction);
+    }
+}
+
 TEST(Bench, BandwidthMeasurementIsPlausible) {
     const double gbs = measure_read_bandwidth(1, size_t(64) << 20, 2);
     EXPECT_GT(gbs, 0.5);

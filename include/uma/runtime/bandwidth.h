@@ -17,6 +17,24 @@ struct BandwidthMeasurement {
 // Runs in a child process so that the buffer does not raise the caller's peak RSS.
 double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetitions);
 
+// Measures the read bandwidth on request, from a child process started (forked) at construction,
+// so that a benchmark can see what the machine gives right now, next to each timed run, without
+// forking a process that runs threads or holding the buffer in its own memory. Construct before
+// starting any thread. measure() returns 0 where the child could not be started or failed.
+class BandwidthProbe {
+  public:
+    BandwidthProbe(int n_threads, size_t buffer_bytes);
+    ~BandwidthProbe();
+    BandwidthProbe(const BandwidthProbe&) = delete;
+    BandwidthProbe& operator=(const BandwidthProbe&) = delete;
+
+    double measure();  // GB/s, best of 3 passes
+
+  private:
+    int socket_ = -1;
+    int pid_ = -1;
+};
+
 // The machine's read bandwidth for `n_threads`: measured once (1 GiB, best of 5) and kept in
 // $UMA_BANDWIDTH_CACHE, else ~/.uma/bandwidth.json, keyed by CPU model and thread count.
 // `remeasure` measures again; the cache keeps the best value seen, as a busy machine only ever

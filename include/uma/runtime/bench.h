@@ -18,6 +18,10 @@ struct BenchOptions {
     int repetitions = 3;
     GgmlType kv_type = GgmlType::F16;
     bool measure_bandwidth = true;  // compare against the machine's measured read bandwidth
+    // Also measure the read bandwidth right before and after every repetition and compare each
+    // with it: on a shared machine the bandwidth of the moment can be far below the best ever
+    // measured.
+    bool bandwidth_alongside = false;
 };
 
 struct BenchResult {
@@ -35,6 +39,12 @@ struct BenchResult {
     double bandwidth_gbs = 0;          // bytes_per_token * tokens_per_second
     double machine_bandwidth_gbs = 0;  // measured read bandwidth with the same thread count
     double bandwidth_fraction = 0;     // bandwidth_gbs / machine_bandwidth_gbs (0 if unmeasured)
+    // With bandwidth_alongside: per repetition the better of the read bandwidths measured just
+    // before and just after it; their mean; and the mean over repetitions of the GB/s reached
+    // divided by the bandwidth measured around it.
+    std::vector<double> alongside_samples;
+    double alongside_bandwidth_gbs = 0;
+    double alongside_bandwidth_fraction = 0;
     size_t peak_rss_bytes = 0;
 
     nlohmann::ordered_json to_json() const;
