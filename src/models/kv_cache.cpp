@@ -17,12 +17,22 @@ KvCache::KvCache(const std::vector<LayerShape>& layers, int64_t n_ctx, GgmlType 
     for (size_t i = 0; i < layers.size(); ++i) {
         Layer& l = layers_[i];
         const int64_t rows = rows_for(layers[i], n_ctx);
+        const int64_t heads = layers[i].n_kv_heads;
+        if (heads <= 0 || layers[i].k_row_elements % heads != 0 ||
+            layers[i].v_row_elements % heads != 0)
+            throw Error("KV cache: " + std::to_string(heads) + " heads do not divide rows of " +
+                        std::to_string(layers[i].k_row_elements) + " keys and " +
+                        std::to_string(layers[i].v_row_elements) + " values");
         l.window = layers[i].window;
         l.ring_rows = rows < n_ctx ? rows : 0;
-        l.k_row_bytes = row_size(type, layers[i].k_row_elements);
-        l.v_row_bytes = row_size(type, layers[i].v_row_elements);
-        l.k.resize(l.k_row_bytes * static_cast<size_t>(rows));
-        l.v.resize(l.v_row_bytes * static_cast<size_t>(rows));
+        l.n_heads = heads;
+        l.rows = rows;
+        l.k_row_bytes = row_size(type, layers[i].k_row_elements / heads);
+        l.v_row_bytes = row_size(type, layers[i].v_row_elements / heads);
+        // Zero pages until written: a long context takes memory only as far as it is filled.
+        l.k = PageBuffer(l.k_row_bytes * static_cast<size_t>(rows * heads), "the KV cache's keys");
+        l.v =
+            PageBuffer(l.v_row_bytes * static_cast<size_t>(rows * heads), "the KV cache's values");
     }
 }
 
@@ -53,12 +63,14 @@ void KvCache::set_size(int64_t n) {
 
 KvView KvCache::keys(int64_t layer) {
     Layer& l = layers_.at(static_cast<size_t>(layer));
-    return {type_, l.k.data(), l.k_row_bytes, l.ring_rows};
+    return {type_,       l.k.data(), l.k_row_bytes,
+            l.ring_rows, l.n_heads,  l.k_row_bytes * static_cast<size_t>(l.rows)};
 }
 
 KvView KvCache::values(int64_t layer) {
     Layer& l = layers_.at(static_cast<size_t>(layer));
-    return {type_, l.v.data(), l.v_row_bytes, l.ring_rows};
+    return {type_,       l.v.data(), l.v_row_bytes,
+            l.ring_rows, l.n_heads,  l.v_row_bytes * static_cast<size_t>(l.rows)};
 }
 
 size_t KvCache::bytes() const {

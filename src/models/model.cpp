@@ -1,3 +1,5 @@
+#include "uma/models/model.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -5,7 +7,6 @@
 
 #include "families.h"
 #include "uma/core/error.h"
-#include "uma/models/model.h"
 
 namespace uma {
 namespace {
@@ -14,9 +15,9 @@ using Factory = std::function<std::unique_ptr<Model>(std::unique_ptr<GgufFile>, 
 
 const std::map<std::string, Factory>& registry() {
     static const std::map<std::string, Factory> factories = {
-        {"llama", make_llama},    {"qwen2", make_qwen},    {"qwen2moe", make_qwen},
-        {"qwen3", make_qwen},     {"qwen3moe", make_qwen}, {"phi3", make_phi3},
-        {"gemma2", make_gemma},   {"gemma3", make_gemma},  {"deepseek2", make_deepseek2},
+        {"llama", make_llama},  {"qwen2", make_qwen},    {"qwen2moe", make_qwen},
+        {"qwen3", make_qwen},   {"qwen3moe", make_qwen}, {"phi3", make_phi3},
+        {"gemma2", make_gemma}, {"gemma3", make_gemma},  {"deepseek2", make_deepseek2},
     };
     return factories;
 }
@@ -93,7 +94,8 @@ std::unique_ptr<Model> load_model(const std::string& path) {
     const auto it = factories.find(architecture);
     if (it == factories.end()) {
         std::string known;
-        for (const auto& name : supported_architectures()) known += (known.empty() ? "" : ", ") + name;
+        for (const auto& name : supported_architectures())
+            known += (known.empty() ? "" : ", ") + name;
         throw Error(path + ": unknown model architecture '" + architecture +
                     "' (uma supports: " + known + ")");
     }
@@ -104,7 +106,8 @@ std::unique_ptr<Model> load_model(const std::string& path) {
 std::vector<KvCache::LayerShape> Model::cache_shape() const {
     return std::vector<KvCache::LayerShape>(
         static_cast<size_t>(config_.n_layer),
-        {config_.n_head_kv * config_.head_dim, config_.n_head_kv * config_.head_dim_v});
+        {config_.n_head_kv * config_.head_dim, config_.n_head_kv * config_.head_dim_v, 0,
+         config_.n_head_kv});
 }
 
 KvCache Model::make_cache(int64_t n_ctx, GgmlType type) const {
@@ -121,7 +124,9 @@ double Model::expert_fraction() const {
 }
 
 namespace {
-bool is_expert_tensor(const std::string& name) { return name.find("_exps") != std::string::npos; }
+bool is_expert_tensor(const std::string& name) {
+    return name.find("_exps") != std::string::npos;
+}
 }  // namespace
 
 int64_t Model::parameter_count() const {

@@ -19,6 +19,7 @@
 
 #include "uma/backends/cpu/thread_pool.h"
 #include "uma/core/error.h"
+#include "uma/core/page_buffer.h"
 
 #if defined(__x86_64__)
 #if !defined(__clang__)
@@ -32,8 +33,6 @@
 
 namespace uma {
 namespace {
-
-constexpr size_t kAlignment = size_t(2) << 20;  // one huge page
 
 // The sums are returned so that the compiler cannot drop the loads.
 uint64_t sum_scalar(const uint64_t* p, size_t n) {
@@ -83,24 +82,6 @@ SumFn widest_sum() {
 #endif
     return sum_scalar;
 }
-
-struct AlignedBuffer {
-    explicit AlignedBuffer(size_t n) : bytes(n) {
-        data = static_cast<uint64_t*>(std::aligned_alloc(kAlignment, n));
-        if (data == nullptr)
-            throw Error("cannot allocate " + std::to_string(n >> 20) + " MiB to measure bandwidth");
-#if defined(MADV_HUGEPAGE)
-        ::madvise(data, n, MADV_HUGEPAGE);  // fewer TLB misses, as the model mapping gets
-#endif
-    }
-    ~AlignedBuffer() {
-        std::free(data);
-    }
-    AlignedBuffer(const AlignedBuffer&) = delete;
-    AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-    uint64_t* data;
-    size_t bytes;
-};
 
 std::string cpu_model() {
     std::ifstream in("/proc/cpuinfo");
@@ -164,7 +145,7 @@ double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetition
 namespace {
 double measure_read_bandwidth_here(int n_threads, size_t buffer_bytes, int repetitions) {
     n_threads = std::max(1, n_threads);
-    AlignedBuffer buffer(buffer_bytes);
+    const PageBuffer buffer(buffer_bytes, "measuring the memory bandwidth");
     const size_t words = buffer_bytes / sizeof(uint64_t);
     // Each thread touches (and so places) its own slice first.
     const size_t slice = words / static_cast<size_t>(n_threads) / 64 * 64;
@@ -178,7 +159,7 @@ double measure_read_bandwidth_here(int n_threads, size_t buffer_bytes, int repet
         std::vector<std::thread> threads;
         for (int t = 0; t < n_threads; ++t)
             threads.emplace_back([&, t] {
-                uint64_t* p = buffer.data + slice * static_cast<size_t>(t);
+                uint64_t* p = reinterpret_cast<uint64_t*>(buffer.data()) + slice * size_t(t);
                 if (rep == 0) std::memset(p, t + 1, slice * sizeof(uint64_t));
                 ready.fetch_add(1);
                 while (!go.load(std::memory_order_acquire)) std::this_thread::yield();

@@ -53,22 +53,27 @@ struct RopeParams {
 
 // Storage of one layer's keys or values: rows of `row_elements`, F16 or F32. A sliding-window
 // layer keeps only the last `ring_rows` positions, position p in row p % ring_rows.
+// One layer's keys or values, head by head: the rows of a head (one per position, or per slot of
+// a ring buffer) are contiguous, so that attention over one head streams through memory.
 struct KvView {
     GgmlType type = GgmlType::F16;
     uint8_t* data = nullptr;
-    size_t row_bytes = 0;
+    size_t row_bytes = 0;   // one head at one position
     int64_t ring_rows = 0;  // 0: one row per position
+    int64_t n_heads = 1;
+    size_t head_stride = 0;  // bytes from one head's rows to the next's
 
     int64_t slot(int64_t position) const { return ring_rows > 0 ? position % ring_rows : position; }
-    uint8_t* row(int64_t position) const {
-        return data + static_cast<size_t>(slot(position)) * row_bytes;
+    uint8_t* row(int64_t position, int64_t head = 0) const {
+        return data + static_cast<size_t>(head) * head_stride +
+               static_cast<size_t>(slot(position)) * row_bytes;
     }
 };
 
 struct AttentionArgs {
     const float* q = nullptr;  // [n_tokens][n_heads * head_dim]
-    KvView k;                  // rows [n_kv_heads * head_dim] per position
-    KvView v;                  // rows [n_kv_heads * head_dim_v] per position
+    KvView k;                  // n_kv_heads heads of head_dim per position
+    KvView v;                  // n_kv_heads heads of head_dim_v per position
     float* out = nullptr;      // [n_tokens][n_heads * head_dim_v]
     int64_t n_tokens = 0;
     int64_t n_heads = 0;
@@ -118,7 +123,8 @@ class Backend {
     virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
     // out = gelu(gate) * up (tanh approximation), elementwise over n values.
     virtual void geglu(const float* gate, const float* up, int64_t n, float* out) = 0;
-    // Stores rows of keys/values (floats) into cache rows starting at `first_row`.
+    // Stores rows of keys/values (floats, [n_rows][row_elements], the heads of a row side by
+    // side) into the cache at positions `first_row`...: head h of a row goes to dst.row(p, h).
     virtual void store_rows(const float* src, int64_t n_rows, int64_t row_elements,
                             const KvView& dst, int64_t first_row) = 0;
     // Causal multi-head attention with grouped key/value heads over the cache.

@@ -3,16 +3,18 @@
 #include <vector>
 
 #include "uma/backends/backend.h"
+#include "uma/core/page_buffer.h"
 
 namespace uma {
 
 // Keys and values of every layer for one sequence, `n_ctx` positions long.
 class KvCache {
-public:
+  public:
     struct LayerShape {
         int64_t k_row_elements = 0;  // n_kv_heads * head_dim
         int64_t v_row_elements = 0;  // n_kv_heads * head_dim_v
         int64_t window = 0;          // > 0: a sliding-window layer, which keeps fewer rows
+        int64_t n_kv_heads = 1;      // the rows of each head are stored together
     };
 
     // Most tokens of one sequence in one forward pass; sliding-window layers size their ring
@@ -35,10 +37,12 @@ public:
 
     static size_t bytes_needed(const std::vector<LayerShape>& layers, int64_t n_ctx, GgmlType type);
 
-private:
+  private:
     struct Layer {
-        std::vector<uint8_t> k, v;
-        size_t k_row_bytes = 0, v_row_bytes = 0;
+        PageBuffer k, v;
+        size_t k_row_bytes = 0, v_row_bytes = 0;  // one head at one position
+        int64_t n_heads = 1;
+        int64_t rows = 0;
         int64_t window = 0;
         int64_t ring_rows = 0;
     };

@@ -163,6 +163,10 @@ void CpuBackend::get_row(const Weight& w, int64_t row, float* out) {
 }
 
 void CpuBackend::attention(const AttentionArgs& a) {
+    if (a.k.n_heads != a.n_kv_heads || a.v.n_heads != a.n_kv_heads)
+        throw Error("attention over " + std::to_string(a.n_kv_heads) +
+                    " key/value heads given a cache of " + std::to_string(a.k.n_heads) + "/" +
+                    std::to_string(a.v.n_heads) + " heads");
     const int64_t group = a.n_heads / a.n_kv_heads;
     const cpu::detail::SimdLevel level = cpu::detail::active_simd_level();
     const cpu::detail::AttentionRowKernels* keys =
@@ -187,12 +191,10 @@ void CpuBackend::attention(const AttentionArgs& a) {
             // The scale is applied to the queries, once, rather than to every score.
             const float* q_in = a.q + t * q_stride + kv_head * group * a.head_dim;
             for (size_t i = 0; i < q.size(); ++i) q[i] = q_in[i] * a.scale;
-            const cpu::detail::CacheRows key_rows{
-                a.k.data + row_size(a.k.type, kv_head * a.head_dim), a.k.row_bytes, first,
-                a.k.ring_rows};
-            const cpu::detail::CacheRows value_rows{
-                a.v.data + row_size(a.v.type, kv_head * a.head_dim_v), a.v.row_bytes, first,
-                a.v.ring_rows};
+            const cpu::detail::CacheRows key_rows{a.k.row(0, kv_head), a.k.row_bytes, first,
+                                                  a.k.ring_rows};
+            const cpu::detail::CacheRows value_rows{a.v.row(0, kv_head), a.v.row_bytes, first,
+                                                    a.v.ring_rows};
             scores.resize(static_cast<size_t>(group * n_keys));
             keys->scores(key_rows, n_keys, q.data(), a.head_dim, int(group), a.head_dim,
                          scores.data(), n_keys);

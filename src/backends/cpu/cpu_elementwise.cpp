@@ -5,6 +5,7 @@
 #include "backends/cpu/elementwise_rows.h"
 #include "cpu_backend.h"
 #include "uma/backends/cpu/quant.h"
+#include "uma/core/error.h"
 
 namespace uma {
 namespace {
@@ -113,8 +114,14 @@ void CpuBackend::geglu(const float* gate, const float* up, int64_t n, float* out
 
 void CpuBackend::store_rows(const float* src, int64_t n_rows, int64_t row_elements,
                             const KvView& dst, int64_t first_row) {
+    if (dst.n_heads <= 0 || row_elements % dst.n_heads != 0)
+        throw Error("cannot store rows of " + std::to_string(row_elements) + " in " +
+                    std::to_string(dst.n_heads) + " cache heads");
+    const int64_t head_elements = row_elements / dst.n_heads;
     for (int64_t r = 0; r < n_rows; ++r)
-        cpu::quantize_row(dst.type, src + r * row_elements, dst.row(first_row + r), row_elements);
+        for (int64_t h = 0; h < dst.n_heads; ++h)
+            cpu::quantize_row(dst.type, src + r * row_elements + h * head_elements,
+                              dst.row(first_row + r, h), head_elements);
 }
 
 }  // namespace uma

@@ -35,25 +35,14 @@ bool packing_enabled() {
     return value == nullptr || std::strcmp(value, "0") != 0;
 }
 
-PackedArena::~PackedArena() {
-    for (const Region& region : regions_) ::munmap(region.data, region.size);
-}
-
 uint8_t* PackedArena::allocate(size_t bytes, const std::string& purpose) {
     bytes = round_up(std::max<size_t>(bytes, 1), 64);
-    if (regions_.empty() || used_ + bytes > regions_.back().size) {
-        const size_t size = round_up(std::max(bytes, kRegionBytes), kHugePage);
-        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            throw Error("cannot allocate " + std::to_string(size >> 20) + " MiB to rearrange " +
-                        purpose);
-#if defined(MADV_HUGEPAGE)
-        ::madvise(p, size, MADV_HUGEPAGE);  // fewer TLB misses while streaming weights
-#endif
-        regions_.push_back({static_cast<uint8_t*>(p), size});
+    if (regions_.empty() || used_ + bytes > regions_.back().size()) {
+        regions_.emplace_back(round_up(std::max(bytes, kRegionBytes), kHugePage),
+                              "rearranging " + purpose);
         used_ = 0;
     }
-    uint8_t* result = regions_.back().data + used_;
+    uint8_t* result = regions_.back().data() + used_;
     used_ += bytes;
     return result;
 }

@@ -13,6 +13,7 @@
 #include "backends/cpu/packed_formats.h"
 #include "uma/backends/backend.h"
 #include "uma/backends/cpu/thread_pool.h"
+#include "uma/core/page_buffer.h"
 
 namespace uma::cpu::detail {
 
@@ -21,18 +22,13 @@ namespace uma::cpu::detail {
 class PackedArena {
   public:
     PackedArena() = default;
-    ~PackedArena();
     PackedArena(const PackedArena&) = delete;
     PackedArena& operator=(const PackedArena&) = delete;
 
     uint8_t* allocate(size_t bytes, const std::string& purpose);  // 64-byte aligned
 
   private:
-    struct Region {
-        uint8_t* data;
-        size_t size;
-    };
-    std::vector<Region> regions_;
+    std::vector<PageBuffer> regions_;
     size_t used_ = 0;  // in the last region
 };
 
