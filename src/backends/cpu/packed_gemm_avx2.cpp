@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/packed_gemm_driver.h"
 #include "backends/cpu/packed_layouts.h"
 
 namespace uma::cpu::detail {
@@ -150,6 +151,22 @@ struct Q8_0Blocks {
 template <int T>
 constexpr int kHalvesPerPass = T == 1 ? 2 : 1;
 
+// The passes over a tile: `pass(first, acc)` accumulates halves first .. first + kHalvesPerPass - 1
+// (acc[h] for half first + h) over the whole tile; the sums of its rows then go to y.
+template <int T, class Pass>
+inline void over_halves(float* y, int64_t y_stride, Pass&& pass) {
+    constexpr int kHalves = kHalvesPerPass<T>;
+    for (int first = 0; first < 2; first += kHalves) {
+        __m256 acc[kHalves][T];
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+        pass(first, acc);
+        for (int h = 0; h < kHalves; ++h)
+            for (int t = 0; t < T; ++t)
+                _mm256_storeu_ps(y + t * y_stride + kHalfRows * (first + h), acc[h][t]);
+    }
+}
+
 template <class Blocks, int T>
 void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                     float* y, int64_t y_stride) {
@@ -158,10 +175,7 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     const int64_t groups = cols / (layout.group * kBlock);
     const ActBlock32* a[T];
     for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
-    for (int first = 0; first < 2; first += kHalves) {
-        __m256 acc[kHalves][T];
-        for (int h = 0; h < kHalves; ++h)
-            for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+    over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t g = 0; g < groups; ++g) {
             const uint8_t* group = tile + size_t(g) * layout.group_bytes();
             // Unrolled, so that each load steps through memory with one fixed stride.
@@ -171,10 +185,7 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
                     Blocks::template block<T>(group + layout.quants(i), group + layout.scales(i),
                                               first + h, a, layout.group * g + i, acc[h]);
         }
-        for (int h = 0; h < kHalves; ++h)
-            for (int t = 0; t < T; ++t)
-                _mm256_storeu_ps(y + t * y_stride + kHalfRows * (first + h), acc[h][t]);
-    }
+    });
 }
 
 // ---- Q4_K ----
@@ -187,10 +198,7 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
     const auto* w = reinterpret_cast<const Q4_KSuperBlock*>(tile);
     const ActBlockK* a[T];
     for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
-    for (int first = 0; first < 2; first += kHalves) {
-        __m256 acc[kHalves][T];
-        for (int h = 0; h < kHalves; ++h)
-            for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+    over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
             const Q4_KSuperBlock& block = w[s];
             for (int h = 0; h < kHalves; ++h) {
@@ -223,10 +231,7 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                 }
             }
         }
-        for (int h = 0; h < kHalves; ++h)
-            for (int t = 0; t < T; ++t)
-                _mm256_storeu_ps(y + t * y_stride + kHalfRows * (first + h), acc[h][t]);
-    }
+    });
 }
 
 // ---- Q6_K ----
@@ -256,10 +261,7 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
     const auto* w = reinterpret_cast<const Q6_KSuperBlock*>(tile);
     const ActBlockK* a[T];
     for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
-    for (int first = 0; first < 2; first += kHalves) {
-        __m256 acc[kHalves][T];
-        for (int h = 0; h < kHalves; ++h)
-            for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+    over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
             const Q6_KSuperBlock& block = w[s];
             for (int h = 0; h < kHalves; ++h) {
@@ -297,42 +299,15 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                 }
             }
         }
-        for (int h = 0; h < kHalves; ++h)
-            for (int t = 0; t < T; ++t)
-                _mm256_storeu_ps(y + t * y_stride + kHalfRows * (first + h), acc[h][t]);
-    }
+    });
 }
 
-// ---- drivers: tokens four at a time, then the rest ----
-
-using TokensFn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t);
-
-template <TokensFn Four, TokensFn Three, TokensFn Two, TokensFn One>
-void gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-          int64_t n_tokens, float* y, int64_t y_stride) {
-    int64_t t = 0;
-    for (; t + 4 <= n_tokens; t += 4)
-        Four(tile, cols, act + t * act_stride, act_stride, y + t * y_stride, y_stride);
-    const uint8_t* rest = act + t * act_stride;
-    float* out = y + t * y_stride;
-    switch (n_tokens - t) {
-        case 3:
-            Three(tile, cols, rest, act_stride, out, y_stride);
-            break;
-        case 2:
-            Two(tile, cols, rest, act_stride, out, y_stride);
-            break;
-        case 1:
-            One(tile, cols, rest, act_stride, out, y_stride);
-            break;
-        default:
-            break;
-    }
-}
+// ---- drivers ----
 
 template <class Blocks>
-constexpr PackedGemmFn block32_gemm = gemm<block32_tokens<Blocks, 4>, block32_tokens<Blocks, 3>,
-                                           block32_tokens<Blocks, 2>, block32_tokens<Blocks, 1>>;
+constexpr PackedGemmFn block32_gemm =
+    gemm_by_fours<block32_tokens<Blocks, 4>, block32_tokens<Blocks, 3>, block32_tokens<Blocks, 2>,
+                  block32_tokens<Blocks, 1>>;
 
 // ---- activations (byte for byte as the scalar reference) ----
 
@@ -422,10 +397,10 @@ PackedKernels packed_kernels_avx2(GgmlType type) {
         case GgmlType::Q8_0:
             return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
         case GgmlType::Q4_K:
-            return {gemm<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>,
+            return {gemm_by_fours<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>,
                     quantize_k};
         case GgmlType::Q6_K:
-            return {gemm<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>,
+            return {gemm_by_fours<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>,
                     quantize_k};
         default:
             return {};

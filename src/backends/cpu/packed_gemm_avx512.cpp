@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "backends/cpu/avx512_intrinsics.h"
+#include "backends/cpu/packed_gemm_driver.h"
 #include "backends/cpu/packed_layouts.h"
 
 namespace uma::cpu::detail {
@@ -268,33 +269,7 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
     for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
-// ---- drivers: tokens four at a time, then the rest ----
-
-template <void (*Four)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t),
-          void (*Three)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t),
-          void (*Two)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t),
-          void (*One)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t)>
-void gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-          int64_t n_tokens, float* y, int64_t y_stride) {
-    int64_t t = 0;
-    for (; t + 4 <= n_tokens; t += 4)
-        Four(tile, cols, act + t * act_stride, act_stride, y + t * y_stride, y_stride);
-    const uint8_t* rest = act + t * act_stride;
-    float* out = y + t * y_stride;
-    switch (n_tokens - t) {
-        case 3:
-            Three(tile, cols, rest, act_stride, out, y_stride);
-            break;
-        case 2:
-            Two(tile, cols, rest, act_stride, out, y_stride);
-            break;
-        case 1:
-            One(tile, cols, rest, act_stride, out, y_stride);
-            break;
-        default:
-            break;
-    }
-}
+// ---- drivers ----
 
 // Blocks of 32 have few registers of state per token, so eight tokens share each unpacking.
 template <class Blocks>
@@ -304,35 +279,35 @@ void block32_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t 
     for (; t + 8 <= n_tokens; t += 8)
         block32_tokens<Blocks, 8>(tile, cols, act + t * act_stride, act_stride, y + t * y_stride,
                                   y_stride);
-    gemm<block32_tokens<Blocks, 4>, block32_tokens<Blocks, 3>, block32_tokens<Blocks, 2>,
-         block32_tokens<Blocks, 1>>(tile, cols, act + t * act_stride, act_stride, n_tokens - t,
-                                    y + t * y_stride, y_stride);
+    gemm_by_fours<block32_tokens<Blocks, 4>, block32_tokens<Blocks, 3>, block32_tokens<Blocks, 2>,
+                  block32_tokens<Blocks, 1>>(tile, cols, act + t * act_stride, act_stride,
+                                             n_tokens - t, y + t * y_stride, y_stride);
 }
 
 void q4_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                int64_t n_tokens, float* y, int64_t y_stride) {
     if (n_tokens >= 8)
         return block32_gemm<Q4_0Blocks>(tile, cols, act, act_stride, n_tokens, y, y_stride);
-    gemm<block32_tokens<Q4_0Blocks, 4>, block32_tokens<Q4_0Blocks, 3>,
-         block32_tokens<Q4_0Blocks, 2>, block32_tokens<Q4_0Blocks, 1>>(tile, cols, act, act_stride,
-                                                                       n_tokens, y, y_stride);
+    gemm_by_fours<block32_tokens<Q4_0Blocks, 4>, block32_tokens<Q4_0Blocks, 3>,
+                  block32_tokens<Q4_0Blocks, 2>, block32_tokens<Q4_0Blocks, 1>>(
+        tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
 void q8_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                int64_t n_tokens, float* y, int64_t y_stride) {
     if (n_tokens >= 8)
         return block32_gemm<Q8_0Blocks>(tile, cols, act, act_stride, n_tokens, y, y_stride);
-    gemm<block32_tokens<Q8_0Blocks, 4>, block32_tokens<Q8_0Blocks, 3>,
-         block32_tokens<Q8_0Blocks, 2>, block32_tokens<Q8_0Blocks, 1>>(tile, cols, act, act_stride,
-                                                                       n_tokens, y, y_stride);
+    gemm_by_fours<block32_tokens<Q8_0Blocks, 4>, block32_tokens<Q8_0Blocks, 3>,
+                  block32_tokens<Q8_0Blocks, 2>, block32_tokens<Q8_0Blocks, 1>>(
+        tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
 void q4_k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                int64_t n_tokens, float* y, int64_t y_stride) {
-    gemm<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>(
+    gemm_by_fours<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>(
         tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
 void q6_k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                int64_t n_tokens, float* y, int64_t y_stride) {
-    gemm<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>(
+    gemm_by_fours<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>(
         tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
 
