@@ -101,48 +101,6 @@ std::filesystem::path cache_file() {
     return {};
 }
 
-double measure_read_bandwidth_here(int n_threads, size_t buffer_bytes, int repetitions);
-
-// Measures in a child process, so that the gigabyte buffer never counts toward this process's
-// peak RSS (which `uma bench` reports). Falls back to measuring here where fork fails.
-double measure_in_child(int n_threads, size_t buffer_bytes, int repetitions) {
-    int fds[2];
-    if (::pipe(fds) != 0) return measure_read_bandwidth_here(n_threads, buffer_bytes, repetitions);
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        ::close(fds[0]);
-        ::close(fds[1]);
-        return measure_read_bandwidth_here(n_threads, buffer_bytes, repetitions);
-    }
-    if (pid == 0) {
-        ::close(fds[0]);
-        double gbs = 0;
-        try {
-            gbs = measure_read_bandwidth_here(n_threads, buffer_bytes, repetitions);
-        } catch (...) {
-        }
-        const ssize_t written = ::write(fds[1], &gbs, sizeof gbs);
-        ::_exit(written == sizeof gbs ? 0 : 1);
-    }
-    ::close(fds[1]);
-    double gbs = 0;
-    const ssize_t got = ::read(fds[0], &gbs, sizeof gbs);
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (got != sizeof gbs || gbs <= 0)
-        throw Error("measuring the memory read bandwidth failed (could not allocate " +
-                    std::to_string(buffer_bytes >> 20) + " MiB?)");
-    return gbs;
-}
-
-}  // namespace
-
-double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetitions) {
-    return measure_in_child(n_threads, buffer_bytes, repetitions);
-}
-
-namespace {
 double measure_read_bandwidth_here(int n_threads, size_t buffer_bytes, int repetitions) {
     n_threads = std::max(1, n_threads);
     const PageBuffer buffer(buffer_bytes, "measuring the memory bandwidth");
@@ -211,7 +169,19 @@ nlohmann::json read_cache(const std::filesystem::path& path, const std::string& 
 
 }  // namespace
 
-BandwidthProbe::BandwidthProbe(int n_threads, size_t buffer_bytes) {
+// Measured in a child process (a BandwidthProbe), so that the gigabyte buffer never counts toward
+// this process's peak RSS (which `uma bench` reports); here where no child can be started.
+double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetitions) {
+    BandwidthProbe probe(n_threads, buffer_bytes, repetitions);
+    if (!probe.running()) return measure_read_bandwidth_here(n_threads, buffer_bytes, repetitions);
+    const double gbs = probe.measure();
+    if (gbs <= 0)
+        throw Error("measuring the memory read bandwidth failed (could not allocate " +
+                    std::to_string(buffer_bytes >> 20) + " MiB?)");
+    return gbs;
+}
+
+BandwidthProbe::BandwidthProbe(int n_threads, size_t buffer_bytes, int repetitions) {
     int ends[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return;
     const pid_t pid = ::fork();
@@ -221,7 +191,7 @@ BandwidthProbe::BandwidthProbe(int n_threads, size_t buffer_bytes) {
         while (transfer(ends[1], &command, 1, false)) {
             double gbs = 0;
             try {
-                gbs = measure_read_bandwidth_here(n_threads, buffer_bytes, 3);
+                gbs = measure_read_bandwidth_here(n_threads, buffer_bytes, repetitions);
             } catch (...) {
             }
             if (!transfer(ends[1], &gbs, sizeof gbs, true)) break;

@@ -23,12 +23,13 @@ double measure_read_bandwidth(int n_threads, size_t buffer_bytes, int repetition
 // starting any thread. measure() returns 0 where the child could not be started or failed.
 class BandwidthProbe {
   public:
-    BandwidthProbe(int n_threads, size_t buffer_bytes);
+    BandwidthProbe(int n_threads, size_t buffer_bytes, int repetitions = 3);
     ~BandwidthProbe();
     BandwidthProbe(const BandwidthProbe&) = delete;
     BandwidthProbe& operator=(const BandwidthProbe&) = delete;
 
-    double measure();  // GB/s, best of 3 passes
+    double measure();  // GB/s, the best of `repetitions` passes
+    bool running() const { return pid_ >= 0; }
 
   private:
     int socket_ = -1;

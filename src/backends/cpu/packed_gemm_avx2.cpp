@@ -65,22 +65,21 @@ inline __m256 half_scales(const uint8_t* scales, int half) {
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 2 * kHalfRows * half)));
 }
 
-// A byte per row (8 rows from `bytes`) in both 16-bit halves of its 32-bit lane, so that madd
-// multiplies both pair sums of a lane by it. `Signed` sign-extends.
+// A byte per row (8 rows from `bytes`) as a 32-bit lane; `Signed` sign-extends.
 template <bool Signed>
-inline __m256i scale_pairs(const void* bytes) {
+inline __m256i widen_bytes(const void* bytes) {
     const __m128i eight = _mm_loadl_epi64(static_cast<const __m128i*>(bytes));
-    const __m256i wide = Signed ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight);
-    return _mm256_blend_epi16(wide, _mm256_slli_epi32(wide, 16), 0xAA);
+    return Signed ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight);
 }
-
-// A byte per row zero-extended to 32 bits: madd with a value v in the low 16 bits of every lane
-// (and 0 above) then gives byte * v exactly.
-template <bool Signed>
-inline __m256i scale_low(const void* bytes) {
-    const __m128i eight = _mm_loadl_epi64(static_cast<const __m128i*>(bytes));
-    const __m256i wide = Signed ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight);
-    return _mm256_and_si256(wide, _mm256_set1_epi32(0xFFFF));
+// The low 16 bits of every lane in both of its halves, so that madd multiplies both pair sums of a
+// lane by it.
+inline __m256i both_halves(__m256i lanes) {
+    return _mm256_blend_epi16(lanes, _mm256_slli_epi32(lanes, 16), 0xAA);
+}
+// The low 16 bits of every lane, 0 above: madd with a value v in the low 16 bits of every lane
+// (and 0 above) then gives lane * v exactly.
+inline __m256i low_half(__m256i lanes) {
+    return _mm256_and_si256(lanes, _mm256_set1_epi32(0xFFFF));
 }
 inline __m256i low_16(int32_t v) {
     return _mm256_set1_epi32(v & 0xFFFF);
@@ -212,8 +211,9 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                     nibble_block_pairs<T>(block.qs[j], half, qs, pairs);
                     // The pair sums (each < 2^15) times the 6-bit scale; the 6-bit min times the
                     // activations' sum (|sum32| <= 32 * 127 < 2^15).
-                    const __m256i scale = scale_pairs<false>(block.scales[j] + kHalfRows * half);
-                    const __m256i min = scale_low<false>(block.mins[j] + kHalfRows * half);
+                    const __m256i scale =
+                        both_halves(widen_bytes<false>(block.scales[j] + kHalfRows * half));
+                    const __m256i min = widen_bytes<false>(block.mins[j] + kHalfRows * half);
                     for (int t = 0; t < T; ++t) {
                         scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(pairs[t], scale));
                         mins[t] = _mm256_add_epi32(
@@ -272,8 +272,8 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                 __m256i w[8];
                 for (int k = 0; k < 16; ++k) {
                     if (k % 2 == 0) unpack_q6_k(block.blocks[k / 2], half, w);
-                    const __m256i scale = scale_pairs<true>(block.scales[k] + kHalfRows * half);
-                    const __m256i scale16 = scale_low<true>(block.scales[k] + kHalfRows * half);
+                    const __m256i wide = widen_bytes<true>(block.scales[k] + kHalfRows * half);
+                    const __m256i scale = both_halves(wide), scale16 = low_half(wide);
                     for (int pair = 0; pair < 2; ++pair) {
                         const int g = 4 * (k % 2) + 2 * pair;
                         const __m256i w0 = w[g], w1 = w[g + 1];
@@ -364,13 +364,7 @@ void quantize_k(const float* x, int64_t cols, uint8_t* out) {
         const float amax = horizontal_max(m);
         std::memset(&block, 0, sizeof block);
         if (amax == 0) continue;
-        float max = 0;
-        for (int j = 0; j < kSuperBlock; ++j)
-            if (std::fabs(x[j]) == amax) {
-                max = x[j];
-                break;
-            }
-        const float inverse = -127.0f / max;
+        const float inverse = -127.0f / signed_max(x, amax);
         const __m256 scale = _mm256_set1_ps(inverse);
         for (int j = 0; j < kSuperBlock / 32; ++j) {
             __m256i q[4];

@@ -347,13 +347,7 @@ void quantize_k(const float* x, int64_t cols, uint8_t* out) {
         const float amax = _mm512_reduce_max_ps(m);
         std::memset(&block, 0, sizeof block);
         if (amax == 0) continue;
-        float max = 0;
-        for (int j = 0; j < kSuperBlock; ++j)
-            if (std::fabs(x[j]) == amax) {
-                max = x[j];
-                break;
-            }
-        const float inverse = -127.0f / max;
+        const float inverse = -127.0f / signed_max(x, amax);
         const __m512 scale = _mm512_set1_ps(inverse);
         for (int j = 0; j < 16; ++j) {
             const __m512i q =

@@ -27,6 +27,16 @@ struct ActBlock32 {
 };
 static_assert(sizeof(ActBlock32) == 40);
 
+// The first of a K activation block's kSuperBlock values whose magnitude is `amax`, with its sign:
+// the value that maps to -127 (the SIMD quantizers find amax with vector max, then this one).
+namespace {  // a private copy per SIMD translation unit (see quant_simd_x86.h)
+inline float signed_max(const float* x, float amax) {
+    for (int j = 0; j < kSuperBlock; ++j)
+        if (x[j] == amax || x[j] == -amax) return x[j];
+    return 0;
+}
+}  // namespace
+
 // K-quant weights: per 256 columns one float scale (as llama.cpp's Q8_K), the int8 quants, and
 // the sums of the quants of every 32 and every 16 columns.
 struct ActBlockK {
