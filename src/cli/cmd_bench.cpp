@@ -62,6 +62,7 @@ int cmd_bench(int argc, char** argv) {
         std::printf("| %-8s | %10s | %7s | %-14s | %16s | %8s | %6s | %10s |%s\n", "type", "size",
                     "threads", "test", "t/s", "GB/s", "% BW", "peak RSS",
                     alongside ? " BW now | % BW now |" : "");
+    bool warned_small_pages = false;
     run_bench(options, [&](const BenchResult& r) {
         if (json) {
             std::printf("%s\n", r.to_json().dump().c_str());
@@ -76,6 +77,16 @@ int cmd_bench(int argc, char** argv) {
                         r.model_type.c_str(), human_bytes(r.model_bytes).c_str(), r.threads,
                         r.test.c_str(), speed, r.bandwidth_gbs, 100.0 * r.bandwidth_fraction,
                         human_bytes(r.peak_rss_bytes).c_str(), now);
+            // Said once per run: only packed weights and a large KV cache are worth the warning.
+            if (!warned_small_pages && r.anonymous_bytes > (size_t(256) << 20) &&
+                r.huge_page_fraction < 0.9) {
+                warned_small_pages = true;
+                std::fprintf(stderr,
+                             "note: only %.0f%% of uma's %s of anonymous memory (packed weights, "
+                             "KV cache) is in huge pages: memory was short or fragmented, and "
+                             "streaming through small pages is slower\n",
+                             100.0 * r.huge_page_fraction, human_bytes(r.anonymous_bytes).c_str());
+            }
         }
         std::fflush(stdout);
     });

@@ -15,6 +15,7 @@
 #include "uma/runtime/bandwidth.h"
 #include "uma/runtime/bytes_per_token.h"
 #include "uma/runtime/loaded_model.h"
+#include "uma/runtime/machine_info.h"
 #include "uma/runtime/quantize.h"
 
 namespace uma {
@@ -67,6 +68,10 @@ void summarize(BenchResult& r) {
         r.alongside_bandwidth_fraction = fraction / n;
     }
     r.peak_rss_bytes = peak_rss_bytes();
+    const AnonymousMemory anonymous = current_anonymous_memory();
+    r.anonymous_bytes = anonymous.bytes;
+    r.huge_page_fraction =
+        anonymous.bytes > 0 ? double(anonymous.huge_page_bytes) / double(anonymous.bytes) : 0.0;
 }
 
 }  // namespace
@@ -90,7 +95,9 @@ nlohmann::ordered_json BenchResult::to_json() const {
             {"bandwidth_fraction", bandwidth_fraction},
             {"alongside_bandwidth_gbs", alongside_bandwidth_gbs},
             {"alongside_bandwidth_fraction", alongside_bandwidth_fraction},
-            {"peak_rss_bytes", peak_rss_bytes}};
+            {"peak_rss_bytes", peak_rss_bytes},
+            {"anonymous_bytes", anonymous_bytes},
+            {"huge_page_fraction", huge_page_fraction}};
 }
 
 std::vector<BenchResult> run_bench(const BenchOptions& options,

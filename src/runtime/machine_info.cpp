@@ -122,6 +122,20 @@ uint64_t current_rss_bytes() {
     return 0;
 }
 
+AnonymousMemory current_anonymous_memory() {
+    AnonymousMemory memory;
+    std::ifstream in("/proc/self/smaps_rollup");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string key;
+        uint64_t kib = 0;
+        fields >> key >> kib;
+        if (key == "Anonymous:") memory.bytes = kib * 1024;
+        if (key == "AnonHugePages:") memory.huge_page_bytes = kib * 1024;
+    }
+    return memory;
+}
+
 double measure_matmul_flops(GgmlType type, int64_t n_tokens, int threads) {
     // A weight of 1024 rows of 4096 values: large enough to spread over the threads, small enough
     // to stay in cache, so that this measures arithmetic and not memory.

@@ -49,6 +49,9 @@ TEST(Bench, RunsPromptAndGenerationTestsAtEveryDepth) {
         EXPECT_GT(r.tokens_per_second, 0);
         EXPECT_GT(r.bytes_per_token, 0);
         EXPECT_GT(r.peak_rss_bytes, 0u);
+        EXPECT_GT(r.anonymous_bytes, 0u);  // the heap at least
+        EXPECT_GE(r.huge_page_fraction, 0.0);
+        EXPECT_LE(r.huge_page_fraction, 1.0);
         EXPECT_EQ(r.model_type, "F32");
     }
     // A generated token reads the whole model (the embedding doubles as the output here) and
@@ -74,8 +77,9 @@ TEST(Bench, JsonLinesCarryTheKeysScriptsCompare) {
     EXPECT_EQ(objects[0]["test"], "pp32");
     EXPECT_EQ(objects[1]["test"], "tg8");
     for (const auto& o : objects) {
-        for (const char* key : {"test", "threads", "tokens_per_second", "stddev", "model_bytes",
-                                "bytes_per_token", "bandwidth_gbs", "bandwidth_fraction"})
+        for (const char* key :
+             {"test", "threads", "tokens_per_second", "stddev", "model_bytes", "bytes_per_token",
+              "bandwidth_gbs", "bandwidth_fraction", "huge_page_fraction"})
             EXPECT_TRUE(o.contains(key)) << key << " missing in " << o.dump();
         EXPECT_EQ(o["threads"], 2);
         EXPECT_GT(o["machine_bandwidth_gbs"].get<double>(), 0.5);

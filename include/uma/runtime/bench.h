@@ -46,6 +46,11 @@ struct BenchResult {
     double alongside_bandwidth_gbs = 0;
     double alongside_bandwidth_fraction = 0;
     size_t peak_rss_bytes = 0;
+    // The share of the process's anonymous memory (packed weights, KV cache) in huge pages after
+    // the test, 0 where unknown: streaming weights through small pages is markedly slower, and
+    // they are what page faults get while free memory is short or fragmented.
+    double huge_page_fraction = 0;
+    size_t anonymous_bytes = 0;
 
     nlohmann::ordered_json to_json() const;
 };

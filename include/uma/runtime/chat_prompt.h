@@ -1,8 +1,7 @@
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "uma/models/model.h"
 #include "uma/tokenizer/tokenizer.h"
@@ -18,8 +17,7 @@ struct ChatMessage {
 // tokenizer.chat_template (or `template_override` when given), else a plain fallback.
 // Special-token texts in the result are meant to be parsed as special tokens.
 std::string render_chat_prompt(const GgufFile& file, const Tokenizer& tokenizer,
-                               const nlohmann::ordered_json& messages,
-                               bool add_generation_prompt,
+                               const nlohmann::ordered_json& messages, bool add_generation_prompt,
                                const nlohmann::ordered_json& tools = nullptr,
                                const std::string& template_override = {});
 

@@ -45,4 +45,12 @@ const std::vector<MachineInfo>& machine_presets();
 // RSS of this process right now (VmRSS), in bytes.
 uint64_t current_rss_bytes();
 
+// This process's anonymous memory (packed weights, the KV cache) and how much of it is in huge
+// pages, from /proc/self/smaps_rollup; zeros where that cannot be read.
+struct AnonymousMemory {
+    uint64_t bytes = 0;
+    uint64_t huge_page_bytes = 0;
+};
+AnonymousMemory current_anonymous_memory();
+
 }  // namespace uma

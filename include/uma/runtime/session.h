@@ -22,8 +22,8 @@ struct GenerateOptions {
 };
 
 struct GenerateStats {
-    int64_t prompt_tokens = 0;     // tokens evaluated for the prompt (after cache reuse)
-    int64_t cached_tokens = 0;     // prompt tokens reused from the previous request
+    int64_t prompt_tokens = 0;  // tokens evaluated for the prompt (after cache reuse)
+    int64_t cached_tokens = 0;  // prompt tokens reused from the previous request
     int64_t generated_tokens = 0;
     double prompt_seconds = 0;
     double generate_seconds = 0;
@@ -32,7 +32,7 @@ struct GenerateStats {
 
 // One conversation with a model: its KV cache, the tokens in it, and generation.
 class Session {
-public:
+  public:
     Session(Model& model, const Tokenizer& tokenizer, Backend& backend, int64_t n_ctx,
             GgmlType kv_type = GgmlType::F16);
 
@@ -54,7 +54,7 @@ public:
 
     static constexpr int64_t kBatch = KvCache::kMaxBatch;
 
-private:
+  private:
     Model& model_;
     const Tokenizer& tokenizer_;
     Backend& backend_;
@@ -65,18 +65,18 @@ private:
 
 // Holds back the bytes of an incomplete UTF-8 sequence until the rest arrives.
 class Utf8Stream {
-public:
+  public:
     std::string push(const std::string& bytes);
     std::string flush();
 
-private:
+  private:
     std::string pending_;
 };
 
 // Turns token pieces into the text a client sees: complete UTF-8 only, and nothing from the
 // first stop text on. Text that might be the start of a stop text is held back until it is not.
 class StopTextFilter {
-public:
+  public:
     explicit StopTextFilter(std::vector<std::string> stop);
 
     struct Output {
@@ -87,7 +87,7 @@ public:
     // The held-back text at the end of generation (an incomplete UTF-8 tail included).
     std::string finish();
 
-private:
+  private:
     std::vector<std::string> stop_;
     size_t longest_stop_ = 0;
     Utf8Stream utf8_;

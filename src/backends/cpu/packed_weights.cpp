@@ -47,6 +47,12 @@ uint8_t* PackedArena::allocate(size_t bytes, const std::string& purpose) {
     return result;
 }
 
+void PackedArena::collapse_to_huge_pages(const uint8_t* begin, size_t bytes) const {
+    for (const PageBuffer& region : regions_)
+        if (begin >= region.data() && begin < region.data() + region.size())
+            return region.collapse_to_huge_pages(static_cast<size_t>(begin - region.data()), bytes);
+}
+
 PackedMatrix::PackedMatrix(const Weight& w, const PackedFormat& format, PackedArena& arena,
                            ThreadPool& pool)
     : format_(format), tiles_(w.rows / kTileRows), tile_bytes_(format.tile_bytes(w.cols)) {
@@ -61,6 +67,7 @@ PackedMatrix::PackedMatrix(const Weight& w, const PackedFormat& format, PackedAr
             release_pages(w.data + size_t(begin * kTileRows) * w.row_bytes,
                           w.data + size_t(end * kTileRows) * w.row_bytes);
     });
+    arena.collapse_to_huge_pages(data_, tile_bytes_ * size_t(tiles_));
 }
 
 size_t PackedWeightCache::KeyHash::operator()(const Key& k) const {

@@ -26,6 +26,8 @@ class PackedArena {
     PackedArena& operator=(const PackedArena&) = delete;
 
     uint8_t* allocate(size_t bytes, const std::string& purpose);  // 64-byte aligned
+    // PageBuffer::collapse_to_huge_pages for memory given out by allocate.
+    void collapse_to_huge_pages(const uint8_t* begin, size_t bytes) const;
 
   private:
     std::vector<PageBuffer> regions_;
