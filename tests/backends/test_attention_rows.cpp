@@ -45,27 +45,47 @@ TEST_P(AttentionRowsSimd, KernelsMatchTheScalarOnes) {
         ASSERT_NE(reference, nullptr);
         ASSERT_NE(fast, nullptr);
         for (int64_t dim : {64, 128, 96, 48, 72, 5}) {
-            for (int heads : {1, 3, 4, 7, 8}) {
-                const int64_t ring = 37, n = 29, first = 20;  // rows 20..48 wrap past 37
-                const size_t row_bytes = size_t(dim) * (type == GgmlType::F16 ? 2 : 4);
-                const auto rows = cache(type, test::gaussian_values(ring * dim, uint32_t(dim)));
-                const CacheRows view{rows.data(), row_bytes, first, ring};
-                const auto q = test::gaussian_values(dim * heads, 9);
-                std::vector<float> s_ref(size_t(heads * n)), s_fast(size_t(heads * n));
-                reference->scores(view, n, q.data(), dim, heads, dim, s_ref.data(), n);
-                fast->scores(view, n, q.data(), dim, heads, dim, s_fast.data(), n);
-                for (size_t i = 0; i < s_ref.size(); ++i)
-                    ASSERT_NEAR(s_fast[i], s_ref[i], 1e-4 * std::sqrt(double(dim)))
-                        << type_name(type) << " dim " << dim << " heads " << heads;
-                const auto weights = test::gaussian_values(heads * n, 4);
-                std::vector<float> o_ref(size_t(heads * dim), NAN),
-                    o_fast(size_t(heads * dim), NAN);
-                reference->weighted_sum(view, n, weights.data(), n, heads, dim, o_ref.data(), dim);
-                fast->weighted_sum(view, n, weights.data(), n, heads, dim, o_fast.data(), dim);
-                for (size_t i = 0; i < o_ref.size(); ++i)
-                    ASSERT_NEAR(o_fast[i], o_ref[i], 1e-4 * std::sqrt(double(n)))
-                        << type_name(type) << " dim " << dim << " heads " << heads;
-            }
+            for (int heads : {1, 3, 4, 7, 8, 16, 19})
+                for (int64_t n : {29, 70}) {
+                    // Rows 60 .. 60 + n - 1 wrap past 101; 70 keys are two whole tiles of 32 and
+                    // part of a third for the kernels that transpose them.
+                    const int64_t ring = 101, first = 60;
+                    const size_t row_bytes = size_t(dim) * (type == GgmlType::F16 ? 2 : 4);
+                    const auto rows = cache(type, test::gaussian_values(ring * dim, uint32_t(dim)));
+                    const CacheRows view{rows.data(), row_bytes, first, ring};
+                    const auto q = test::gaussian_values(dim * heads, 9);
+                    std::vector<float> s_ref(size_t(heads * n)), s_fast(size_t(heads * n));
+                    reference->scores(view, n, q.data(), dim, heads, dim, s_ref.data(), n);
+                    fast->scores(view, n, q.data(), dim, heads, dim, s_fast.data(), n);
+                    for (size_t i = 0; i < s_ref.size(); ++i)
+                        ASSERT_NEAR(s_fast[i], s_ref[i], 1e-4 * std::sqrt(double(dim)))
+                            << type_name(type) << " dim " << dim << " heads " << heads << " n "
+                            << n;
+                    const auto weights = test::gaussian_values(heads * n, 4);
+                    std::vector<float> o_ref(size_t(heads * dim), NAN),
+                        o_fast(size_t(heads * dim), NAN);
+                    reference->weighted_sum(view, n, weights.data(), n, heads, dim, o_ref.data(),
+                                            dim);
+                    fast->weighted_sum(view, n, weights.data(), n, heads, dim, o_fast.data(), dim);
+                    for (size_t i = 0; i < o_ref.size(); ++i)
+                        ASSERT_NEAR(o_fast[i], o_ref[i], 1e-4 * std::sqrt(double(n)))
+                            << type_name(type) << " dim " << dim << " heads " << heads << " n "
+                            << n;
+                }
+        }
+    }
+}
+
+TEST_P(AttentionRowsSimd, MaximumIsExact) {
+    if (cpu_simd_level() < GetParam()) GTEST_SKIP() << "this CPU lacks the instruction set";
+    const AttentionRowKernels* fast = simd_kernels(GetParam(), GgmlType::F16);
+    ASSERT_NE(fast, nullptr);
+    for (int64_t n : {1, 7, 8, 15, 16, 17, 33, 100}) {
+        for (int64_t at = 0; at < n; at += std::max<int64_t>(1, n / 5)) {
+            auto x = test::gaussian_values(n, uint32_t(n + at));
+            for (auto& v : x) v = -std::fabs(v) - 1.0f;  // all negative, as softmax scores can be
+            x[size_t(at)] = -0.5f;
+            EXPECT_EQ(fast->max(x.data(), n), -0.5f) << "n " << n << " at " << at;
         }
     }
 }

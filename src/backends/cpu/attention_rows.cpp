@@ -2,6 +2,7 @@
 // level.
 #include "backends/cpu/attention_rows.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "uma/core/fp16.h"
@@ -29,6 +30,12 @@ void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, 
     }
 }
 
+float max(const float* x, int64_t n) {
+    float m = x[0];
+    for (int64_t i = 1; i < n; ++i) m = std::max(m, x[i]);
+    return m;
+}
+
 float exp_sum(float* x, int64_t n, float max) {
     float sum = 0;
     for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - max);
@@ -49,8 +56,8 @@ void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int6
     }
 }
 
-constexpr AttentionRowKernels kF32{scores<float>, exp_sum, weighted_sum<float>};
-constexpr AttentionRowKernels kF16{scores<uint16_t>, exp_sum, weighted_sum<uint16_t>};
+constexpr AttentionRowKernels kF32{scores<float>, max, exp_sum, weighted_sum<float>};
+constexpr AttentionRowKernels kF16{scores<uint16_t>, max, exp_sum, weighted_sum<uint16_t>};
 
 }  // namespace
 

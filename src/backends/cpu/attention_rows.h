@@ -29,6 +29,8 @@ struct AttentionRowKernels {
     // scores[h * score_stride + j] = dot(row j, q + h * q_stride) for h < heads, j < n.
     void (*scores)(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
                    int64_t dim, float* scores, int64_t score_stride);
+    // The largest of x[0..n), n > 0.
+    float (*max)(const float* x, int64_t n);
     // x[i] = exp(x[i] - max) for i < n; returns their sum.
     float (*exp_sum)(float* x, int64_t n, float max);
     // out[h * out_stride + i] = sum over j < n of weights[h * weight_stride + j] * row j [i].

@@ -85,6 +85,21 @@ inline __m256 exp256(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
 }
 
+float max(const float* x, int64_t n) {
+    float m = x[0];
+    int64_t i = 0;
+    if (n >= 8) {
+        __m256 v = _mm256_loadu_ps(x);
+        for (i = 8; i + 8 <= n; i += 8) v = _mm256_max_ps(v, _mm256_loadu_ps(x + i));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        m = _mm_cvtss_f32(h);
+    }
+    for (; i < n; ++i) m = std::max(m, x[i]);
+    return m;
+}
+
 float exp_sum(float* x, int64_t n, float max) {
     const __m256 m = _mm256_set1_ps(max);
     __m256 sum = _mm256_setzero_ps();
@@ -160,8 +175,8 @@ void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int6
     }
 }
 
-constexpr AttentionRowKernels kF32{scores<float>, exp_sum, weighted_sum<float>};
-constexpr AttentionRowKernels kF16{scores<uint16_t>, exp_sum, weighted_sum<uint16_t>};
+constexpr AttentionRowKernels kF32{scores<float>, max, exp_sum, weighted_sum<float>};
+constexpr AttentionRowKernels kF16{scores<uint16_t>, max, exp_sum, weighted_sum<uint16_t>};
 
 }  // namespace
 

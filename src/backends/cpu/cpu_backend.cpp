@@ -5,7 +5,6 @@
 #include <cmath>
 #include <vector>
 
-#include "backends/cpu/attention_rows.h"
 #include "backends/cpu/quant_prepared.h"
 #include "uma/backends/cpu/quant.h"
 #include "uma/core/error.h"
@@ -160,81 +159,6 @@ void CpuBackend::get_row(const Weight& w, int64_t row, float* out) {
         throw Error("row " + std::to_string(row) + " is outside " + w.name + " (" +
                     std::to_string(w.rows) + " rows)");
     cpu::dequantize_row(w.type, w.data + static_cast<size_t>(row) * w.row_bytes, out, w.cols);
-}
-
-void CpuBackend::attention(const AttentionArgs& a) {
-    if (a.k.n_heads != a.n_kv_heads || a.v.n_heads != a.n_kv_heads)
-        throw Error("attention over " + std::to_string(a.n_kv_heads) +
-                    " key/value heads given a cache of " + std::to_string(a.k.n_heads) + "/" +
-                    std::to_string(a.v.n_heads) + " heads");
-    const int64_t group = a.n_heads / a.n_kv_heads;
-    const cpu::detail::SimdLevel level = cpu::detail::active_simd_level();
-    const cpu::detail::AttentionRowKernels* keys =
-        cpu::detail::attention_row_kernels(a.k.type, level);
-    const cpu::detail::AttentionRowKernels* values =
-        cpu::detail::attention_row_kernels(a.v.type, level);
-    if (keys == nullptr || values == nullptr)
-        throw Error("attention over a " + std::string(type_name(a.k.type)) + "/" +
-                    std::string(type_name(a.v.type)) + " cache is not supported");
-    const int64_t q_stride = a.n_heads * a.head_dim;
-    const int64_t out_stride = a.n_heads * a.head_dim_v;
-    const auto first_key = [&](int64_t pos) {
-        return a.window > 0 ? std::max<int64_t>(0, pos - a.window + 1) : 0;
-    };
-    // One job per (block of query tokens, key/value head): every head of the group of every token
-    // of the block takes each cached row while it is loaded, as a prompt's neighbouring tokens
-    // see nearly the same keys. The block reads the union of its tokens' key ranges; each token's
-    // keys outside its own range get weight 0.
-    constexpr int64_t kTokensPerJob = 4;
-    const int64_t blocks = (a.n_tokens + kTokensPerJob - 1) / kTokensPerJob;
-    pool_.parallel_for(blocks * a.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> q, scores, out;  // rows: token of the block, then head of the group
-        for (int64_t job = begin; job < end; ++job) {
-            const int64_t t0 = job / a.n_kv_heads * kTokensPerJob;
-            const int64_t kv_head = job % a.n_kv_heads;
-            const int64_t tokens = std::min(kTokensPerJob, a.n_tokens - t0);
-            const int64_t rows = tokens * group;
-            int64_t first = a.positions[t0], last = a.positions[t0];
-            for (int64_t b = 0; b < tokens; ++b) {
-                first = std::min(first, first_key(a.positions[t0 + b]));
-                last = std::max<int64_t>(last, a.positions[t0 + b]);
-            }
-            const int64_t n_keys = last - first + 1;
-            // The scale is applied to the queries, once, rather than to every score.
-            q.resize(static_cast<size_t>(rows * a.head_dim));
-            for (int64_t b = 0; b < tokens; ++b) {
-                const float* q_in = a.q + (t0 + b) * q_stride + kv_head * group * a.head_dim;
-                for (int64_t i = 0; i < group * a.head_dim; ++i)
-                    q[static_cast<size_t>(b * group * a.head_dim + i)] = q_in[i] * a.scale;
-            }
-            const cpu::detail::CacheRows key_rows{a.k.row(0, kv_head), a.k.row_bytes, first,
-                                                  a.k.ring_rows};
-            const cpu::detail::CacheRows value_rows{a.v.row(0, kv_head), a.v.row_bytes, first,
-                                                    a.v.ring_rows};
-            scores.resize(static_cast<size_t>(rows * n_keys));
-            keys->scores(key_rows, n_keys, q.data(), a.head_dim, int(rows), a.head_dim,
-                         scores.data(), n_keys);
-            for (int64_t r = 0; r < rows; ++r) {
-                const int64_t pos = a.positions[t0 + r / group];
-                const int64_t from = first_key(pos) - first, to = pos - first + 1;
-                float* s = scores.data() + r * n_keys;
-                if (a.softcap > 0)
-                    for (int64_t j = from; j < to; ++j)
-                        s[j] = a.softcap * std::tanh(s[j] / a.softcap);
-                const float max_score = *std::max_element(s + from, s + to);
-                const float inverse = 1.0f / keys->exp_sum(s + from, to - from, max_score);
-                for (int64_t j = from; j < to; ++j) s[j] *= inverse;
-                std::fill(s, s + from, 0.0f);
-                std::fill(s + to, s + n_keys, 0.0f);
-            }
-            out.resize(static_cast<size_t>(rows * a.head_dim_v));
-            values->weighted_sum(value_rows, n_keys, scores.data(), n_keys, int(rows), a.head_dim_v,
-                                 out.data(), a.head_dim_v);
-            for (int64_t b = 0; b < tokens; ++b)
-                std::copy_n(out.data() + b * group * a.head_dim_v, group * a.head_dim_v,
-                            a.out + (t0 + b) * out_stride + kv_head * group * a.head_dim_v);
-        }
-    });
 }
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads) {

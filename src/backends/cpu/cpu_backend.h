@@ -7,8 +7,8 @@
 
 namespace uma {
 
-// The CPU backend. Matrix products and attention live in cpu_backend.cpp; the cheap elementwise
-// operations in cpu_elementwise.cpp.
+// The CPU backend. Matrix products live in cpu_backend.cpp, attention in cpu_attention.cpp; the
+// cheap elementwise operations in cpu_elementwise.cpp.
 class CpuBackend final : public Backend {
   public:
     explicit CpuBackend(int n_threads) : pool_(n_threads) {}
