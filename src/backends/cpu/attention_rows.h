@@ -23,6 +23,17 @@ struct CacheRows {
         return base +
                static_cast<size_t>(ring_rows > 0 ? position % ring_rows : position) * row_bytes;
     }
+
+    // Asks for the first `bytes` of rows [begin, end) ahead of their use. The transposing score
+    // kernels read a tile of rows in a burst and then compute for a while, which the hardware
+    // prefetchers do not run ahead of: decoding with 64-dim F16 keys (8 query rows) from memory
+    // took 2.2 ns per score, 1.45 with the next tile asked for (1.5 in cache). The weighted sums,
+    // which stream row by row, gained nothing.
+    void prefetch(int64_t begin, int64_t end, size_t bytes) const {
+        for (int64_t j = begin; j < end; ++j)
+            for (size_t line = 0; line < bytes; line += 64)
+                __builtin_prefetch(static_cast<const char*>(row(j)) + line);
+    }
 };
 
 struct AttentionRowKernels {

@@ -126,6 +126,7 @@ void scores_transposed(const CacheRows& keys, int64_t n, const float* q, int64_t
     alignas(32) float kt[D][kTileKeys];
     for (int64_t j0 = 0; j0 < n; j0 += kTileKeys) {
         const int tile = static_cast<int>(std::min<int64_t>(kTileKeys, n - j0));
+        keys.prefetch(j0 + kTileKeys, std::min<int64_t>(n, j0 + 2 * kTileKeys), D * sizeof(T));
         for (int half = 0; half < 2; ++half)
             for (int c = 0; c < D; c += 8) {
                 __m256 r[8];

@@ -132,6 +132,7 @@ void scores_transposed(const CacheRows& keys, int64_t n, const float* q, int64_t
     alignas(64) float kt[16 * V][kTileKeys];
     for (int64_t j0 = 0; j0 < n; j0 += kTileKeys) {
         const int tile = static_cast<int>(std::min<int64_t>(kTileKeys, n - j0));
+        keys.prefetch(j0 + kTileKeys, std::min<int64_t>(n, j0 + 2 * kTileKeys), 16 * V * sizeof(T));
         for (int half = 0; half < 2; ++half)
             for (int v = 0; v < V; ++v) {
                 __m512 r[16];
