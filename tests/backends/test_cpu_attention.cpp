@@ -20,6 +20,7 @@ struct Case {
     int64_t first_position, n_tokens;
     int64_t window = 0, ring_rows = 0;
     float softcap = 0;
+    int threads = 2;
 };
 
 // A cache of n_kv_heads heads, head-major, filled with random values.
@@ -84,7 +85,7 @@ void check(const Case& c) {
     a.scale = 1.0f / std::sqrt(float(c.head_dim));
     a.softcap = c.softcap;
     a.window = c.window;
-    make_cpu_backend(2)->attention(a);
+    make_cpu_backend(c.threads)->attention(a);
 
     const int64_t group = c.n_heads / c.n_kv_heads;
     for (int64_t t = 0; t < c.n_tokens; ++t) {
@@ -124,6 +125,22 @@ TEST(CpuAttention, LongContextsMatchAPlainSoftmax) {
 TEST(CpuAttention, DecodingOneTokenMatchesAPlainSoftmax) {
     check({GgmlType::F16, 32, 4, 64, 64, 1000, 1});  // TinyLlama's heads
     check({GgmlType::F16, 4, 4, 128, 128, 600, 1});  // one query head per key/value head
+}
+
+// Fewer (token block, key/value head) units than threads: each unit's keys are split between
+// threads and the partial softmaxes merged.
+TEST(CpuAttention, KeysSplitBetweenThreadsMatchAPlainSoftmax) {
+    Case decode{GgmlType::F16, 8, 2, 64, 64, 2600, 1};
+    decode.threads = 8;  // 2 units, 5 splits of at least 512 keys
+    check(decode);
+    Case prompt{GgmlType::F32, 4, 1, 64, 64, 1500, 3};
+    prompt.threads = 3;  // 1 unit, 2 splits
+    check(prompt);
+    Case window{GgmlType::F16, 8, 4, 64, 64, 3000, 2};
+    window.window = 1200;
+    window.ring_rows = 1210;
+    window.threads = 4;  // 4 units, 2 splits over the window
+    check(window);
 }
 
 TEST(CpuAttention, SlidingWindowsOverARingMatchAPlainSoftmax) {
