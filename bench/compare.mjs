@@ -69,6 +69,7 @@ for (const model of options.models) {
             ratio: l ? u.tokens_per_second / l.tokens_per_second : undefined,
             bw: u.bandwidth_gbs, bw_pct: 100 * u.bandwidth_fraction, machine: u.machine_bandwidth_gbs,
             now: u.alongside_bandwidth_gbs, now_pct: 100 * u.alongside_bandwidth_fraction,
+            huge: u.huge_page_fraction,
         });
     }
 }
@@ -80,6 +81,9 @@ console.log(`threads ${options.threads}, ${options.reps} repetitions; uma: ${opt
 // best bandwidth ever measured can be far from what the machine gives at the moment.
 console.log("| model | test | uma t/s | llama.cpp t/s | uma / llama.cpp | uma GB/s | machine read GB/s | uma % of read BW | read GB/s now | uma % of read BW now |");
 console.log("|---|---|---|---|---|---|---|---|---|---|");
+for (const r of rows.filter((r) => r.huge !== undefined && r.huge < 0.9))
+    console.error(`note: ${r.model} ${r.test}: only ${(100 * r.huge).toFixed(0)}% of uma's memory was in huge ` +
+                  "pages (memory short or fragmented); its decoding is slower for it");
 for (const r of rows)
     console.log(`| ${r.model} | ${r.test} | ${fmt(r.uma)} ± ${fmt(r.uma_sd)} | ${fmt(r.llama)} ± ${fmt(r.llama_sd)} | ` +
                 `${fmt(r.ratio)}x | ${fmt(r.bw, 1)} | ${fmt(r.machine, 1)} | ${fmt(r.bw_pct, 1)}% | ` +
