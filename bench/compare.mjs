@@ -69,7 +69,7 @@ for (const model of options.models) {
             ratio: l ? u.tokens_per_second / l.tokens_per_second : undefined,
             bw: u.bandwidth_gbs, bw_pct: 100 * u.bandwidth_fraction, machine: u.machine_bandwidth_gbs,
             now: u.alongside_bandwidth_gbs, now_pct: 100 * u.alongside_bandwidth_fraction,
-            huge: u.huge_page_fraction,
+            huge: u.anonymous_bytes > 256 * 2 ** 20 ? u.huge_page_fraction : undefined,
         });
     }
 }
