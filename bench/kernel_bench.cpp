@@ -6,6 +6,11 @@
 // With --stream, decode as the memory sees it: the one-token packed kernels over 512 MiB of tiles
 // (far more than the caches) on N threads, next to the machine's plain read bandwidth.
 //   build/uma_kernel_bench --stream [THREADS [TYPE [COLS]]]
+// With --attention, the attention kernels over an F16 cache, one thread, nanoseconds per score
+// (one query row against one cached key, and its share of the weighted sum of values): in cache
+// (256 keys) and from memory (4096 keys of each of 88 heads, in blocks of 256 as attention takes
+// them), for query rows from one (a decode without grouped heads) to 32 (a prompt's tokens).
+//   build/uma_kernel_bench --attention [DIM]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,11 +20,14 @@
 #include <string>
 #include <vector>
 
+#include "backends/cpu/attention_rows.h"
 #include "backends/cpu/packed_formats.h"
 #include "backends/cpu/packed_weights.h"
 #include "backends/cpu/quant_formats.h"
 #include "uma/backends/cpu/quant.h"
 #include "uma/backends/cpu/thread_pool.h"
+#include "uma/core/fp16.h"
+#include "uma/core/page_buffer.h"
 #include "uma/runtime/bandwidth.h"
 
 using namespace uma;
@@ -98,9 +106,73 @@ int stream(int threads, const char* only_type, int64_t cols) {
     return 0;
 }
 
+int attention(int64_t dim) {
+    constexpr int64_t kBlock = 256, kKeys = 4096, kHeads = 88;
+    const size_t row_bytes = size_t(dim) * 2;
+    // Keys and values of every head in huge pages, as in the KV cache.
+    PageBuffer keys(row_bytes * size_t(kKeys * kHeads), "keys"),
+        values(row_bytes * size_t(kKeys * kHeads), "values");
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    for (auto* buffer : {&keys, &values}) {
+        auto* halves = reinterpret_cast<uint16_t*>(buffer->data());
+        for (size_t i = 0; i < buffer->size() / 2; ++i) halves[i] = fp32_to_fp16(normal(rng));
+    }
+    std::printf("attention over an F16 cache, head dim %lld, one thread; ns per score\n",
+                (long long)dim);
+    std::printf("level   rows | in cache: scores weighted | from memory: scores weighted\n");
+    for (int level = 0; level <= int(active_simd_level()); ++level) {
+        const AttentionRowKernels* kernels = attention_row_kernels(GgmlType::F16, SimdLevel(level));
+        for (int rows : {1, 4, 8, 16, 32}) {
+            std::vector<float> q(size_t(rows * dim)), scores(size_t(rows * kBlock)),
+                out(size_t(rows * dim));
+            for (auto& v : q) v = 0.1f * normal(rng);
+            for (auto& v : scores) v = 1.0f / kBlock;
+            const auto head = [&](const PageBuffer& b, int64_t h, int64_t first) {
+                return CacheRows{b.data() + size_t(h * kKeys) * row_bytes, row_bytes, first, 0};
+            };
+            // Repetitions enough for some milliseconds, whatever the level's pace.
+            const int reps = level == 0 ? 4 : 64;
+            const double in_cache_scores = best_seconds([&] {
+                for (int r = 0; r < reps; ++r)
+                    kernels->scores(head(keys, 0, 0), kBlock, q.data(), dim, rows, dim,
+                                    scores.data(), kBlock);
+            });
+            const double in_cache_weighted = best_seconds([&] {
+                for (int r = 0; r < reps; ++r)
+                    kernels->weighted_sum(head(values, 0, 0), kBlock, scores.data(), kBlock, rows,
+                                          dim, out.data(), dim);
+            });
+            double memory_scores = 0, memory_weighted = 0;
+            const int64_t heads = level == 0 ? 8 : kHeads;  // the scalar kernels are slow
+            for (int64_t h = 0; h < heads; ++h)
+                for (int64_t first = 0; first < kKeys; first += kBlock) {
+                    const auto start = std::chrono::steady_clock::now();
+                    kernels->scores(head(keys, h, first), kBlock, q.data(), dim, rows, dim,
+                                    scores.data(), kBlock);
+                    const auto middle = std::chrono::steady_clock::now();
+                    kernels->weighted_sum(head(values, h, first), kBlock, scores.data(), kBlock,
+                                          rows, dim, out.data(), dim);
+                    const auto end = std::chrono::steady_clock::now();
+                    memory_scores += std::chrono::duration<double>(middle - start).count();
+                    memory_weighted += std::chrono::duration<double>(end - middle).count();
+                }
+            const double per_block = 1e9 / double(rows * kBlock);
+            const double memory_per = 1e9 / double(rows * kKeys * heads);
+            std::printf("%-7s %4d | %15.2f %8.2f | %18.2f %8.2f\n",
+                        simd_level_name(SimdLevel(level)), rows, in_cache_scores * per_block / reps,
+                        in_cache_weighted * per_block / reps, memory_scores * memory_per,
+                        memory_weighted * memory_per);
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "--attention") == 0)
+        return attention(argc > 2 ? std::atoll(argv[2]) : 64);
     if (argc > 1 && std::strcmp(argv[1], "--stream") == 0)
         return stream(argc > 2 ? std::atoi(argv[2]) : 2, argc > 3 ? argv[3] : nullptr,
                       argc > 4 ? std::atoll(argv[4]) : 4096);

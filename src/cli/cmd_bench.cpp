@@ -79,7 +79,7 @@ int cmd_bench(int argc, char** argv) {
                         human_bytes(r.peak_rss_bytes).c_str(), now);
             // Said once per run: only packed weights and a large KV cache are worth the warning.
             if (!warned_small_pages && r.anonymous_bytes > (size_t(256) << 20) &&
-                r.huge_page_fraction < 0.9) {
+                r.huge_page_fraction < 0.75) {
                 warned_small_pages = true;
                 std::fprintf(stderr,
                              "note: only %.0f%% of uma's %s of anonymous memory (packed weights, "
