@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -16,6 +17,24 @@
 
 namespace uma {
 namespace {
+
+// The "Key: N kB" lines of a /proc file, as key (with its colon) -> N.
+std::map<std::string, uint64_t> read_kib_fields(const char* path) {
+    std::map<std::string, uint64_t> fields;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        std::string key;
+        uint64_t kib = 0;
+        if (words >> key >> kib) fields[key] = kib;
+    }
+    return fields;
+}
+
+uint64_t field_bytes(const std::map<std::string, uint64_t>& fields, const std::string& key) {
+    const auto it = fields.find(key);
+    return it == fields.end() ? 0 : it->second * 1024;
+}
 
 constexpr double kGB = 1e9;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
@@ -100,40 +119,21 @@ MachineInfo preset(const char* name, const char* description, double memory_gb,
 }  // namespace
 
 MemoryInfo read_meminfo() {
+    const auto fields = read_kib_fields("/proc/meminfo");
     MemoryInfo info;
-    std::ifstream in("/proc/meminfo");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        std::string key;
-        uint64_t kib = 0;
-        fields >> key >> kib;
-        if (key == "MemTotal:") info.total = kib * 1024;
-        if (key == "MemAvailable:") info.available = kib * 1024;
-    }
+    info.total = field_bytes(fields, "MemTotal:");
+    info.available = field_bytes(fields, "MemAvailable:");
     if (info.total == 0) throw Error("cannot read the memory size from /proc/meminfo");
     return info;
 }
 
 uint64_t current_rss_bytes() {
-    std::ifstream in("/proc/self/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("VmRSS:", 0) == 0)
-            return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
-    return 0;
+    return field_bytes(read_kib_fields("/proc/self/status"), "VmRSS:");
 }
 
 AnonymousMemory current_anonymous_memory() {
-    AnonymousMemory memory;
-    std::ifstream in("/proc/self/smaps_rollup");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        std::string key;
-        uint64_t kib = 0;
-        fields >> key >> kib;
-        if (key == "Anonymous:") memory.bytes = kib * 1024;
-        if (key == "AnonHugePages:") memory.huge_page_bytes = kib * 1024;
-    }
-    return memory;
+    const auto fields = read_kib_fields("/proc/self/smaps_rollup");
+    return {field_bytes(fields, "Anonymous:"), field_bytes(fields, "AnonHugePages:")};
 }
 
 double measure_matmul_flops(GgmlType type, int64_t n_tokens, int threads) {

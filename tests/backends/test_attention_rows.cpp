@@ -14,20 +14,6 @@
 namespace uma::cpu::detail {
 namespace {
 
-std::vector<uint8_t> cache(GgmlType type, const std::vector<float>& values) {
-    const size_t size = type == GgmlType::F16 ? 2 : 4;
-    std::vector<uint8_t> bytes(values.size() * size);
-    for (size_t i = 0; i < values.size(); ++i) {
-        if (type == GgmlType::F16) {
-            const uint16_t h = fp32_to_fp16(values[i]);
-            std::memcpy(bytes.data() + 2 * i, &h, 2);
-        } else {
-            std::memcpy(bytes.data() + 4 * i, &values[i], 4);
-        }
-    }
-    return bytes;
-}
-
 // The kernels of one instruction set, or nullptr (with the reason) where this CPU lacks it.
 const AttentionRowKernels* simd_kernels(SimdLevel level, GgmlType type) {
     if (cpu_simd_level() < level) return nullptr;
@@ -51,7 +37,8 @@ TEST_P(AttentionRowsSimd, KernelsMatchTheScalarOnes) {
                     // part of a third for the kernels that transpose them.
                     const int64_t ring = 101, first = 60;
                     const size_t row_bytes = size_t(dim) * (type == GgmlType::F16 ? 2 : 4);
-                    const auto rows = cache(type, test::gaussian_values(ring * dim, uint32_t(dim)));
+                    const auto rows =
+                        test::cache_bytes(type, test::gaussian_values(ring * dim, uint32_t(dim)));
                     const CacheRows view{rows.data(), row_bytes, first, ring};
                     const auto q = test::gaussian_values(dim * heads, 9);
                     std::vector<float> s_ref(size_t(heads * n)), s_fast(size_t(heads * n));

@@ -29,17 +29,8 @@ struct Cache {
     KvView view;
 
     Cache(GgmlType type, int64_t heads, int64_t dim, int64_t rows, uint32_t seed) {
+        bytes = test::cache_bytes(type, test::gaussian_values(heads * dim * rows, seed));
         const size_t size = type == GgmlType::F16 ? 2 : 4;
-        const auto values = test::gaussian_values(heads * dim * rows, seed);
-        bytes.resize(values.size() * size);
-        for (size_t i = 0; i < values.size(); ++i) {
-            if (type == GgmlType::F16) {
-                const uint16_t h = fp32_to_fp16(values[i]);
-                std::memcpy(bytes.data() + 2 * i, &h, 2);
-            } else {
-                std::memcpy(bytes.data() + 4 * i, &values[i], 4);
-            }
-        }
         view.type = type;
         view.data = bytes.data();
         view.row_bytes = size_t(dim) * size;

@@ -2,10 +2,12 @@
 // Shared helpers for the quantization tests.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "uma/backends/cpu/quant.h"
+#include "uma/core/fp16.h"
 #include "uma/core/ggml_type.h"
 
 namespace uma::test {
@@ -16,6 +18,21 @@ inline std::vector<float> gaussian_values(int64_t n, uint32_t seed, float sigma 
     std::vector<float> values(static_cast<size_t>(n));
     for (auto& v : values) v = dist(rng);
     return values;
+}
+
+// values as the bytes of an F16 or F32 row (a KV cache's).
+inline std::vector<uint8_t> cache_bytes(GgmlType type, const std::vector<float>& values) {
+    const size_t size = type == GgmlType::F16 ? 2 : 4;
+    std::vector<uint8_t> bytes(values.size() * size);
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (type == GgmlType::F16) {
+            const uint16_t h = fp32_to_fp16(values[i]);
+            std::memcpy(bytes.data() + 2 * i, &h, 2);
+        } else {
+            std::memcpy(bytes.data() + 4 * i, &values[i], 4);
+        }
+    }
+    return bytes;
 }
 
 inline std::vector<uint8_t> quantized(GgmlType type, const std::vector<float>& values) {
