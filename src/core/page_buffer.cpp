@@ -1,6 +1,7 @@
 #include "uma/core/page_buffer.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <utility>
@@ -33,7 +34,9 @@ PageBuffer::PageBuffer(size_t bytes, const std::string& purpose) : size_(bytes) 
         const auto address = reinterpret_cast<uintptr_t>(mapped);
         start = mapped + ((kHugePage - address % kHugePage) % kHugePage);
         if (start > mapped) ::munmap(mapped, static_cast<size_t>(start - mapped));
-        uint8_t* const end = start + bytes;
+        // The mapping ends on a page, so the tail goes from the page after the buffer's end.
+        const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+        uint8_t* const end = start + (bytes + page - 1) / page * page;
         if (end < mapped + bytes + slack)
             ::munmap(end, static_cast<size_t>(mapped + bytes + slack - end));
     }
@@ -46,9 +49,11 @@ PageBuffer::PageBuffer(size_t bytes, const std::string& purpose) : size_(bytes) 
 void PageBuffer::collapse_to_huge_pages(size_t offset, size_t bytes) const {
 #if defined(__linux__)
     if (data_ == nullptr || bytes == 0 || offset >= size_) return;
+    // Out to whole huge pages at the start, which hold what was written before; not at the end,
+    // whose huge page the next writer's call takes in (collapsing it now would commit zeros).
     const size_t first = offset / kHugePage * kHugePage;
-    const size_t last = std::min(size_, (offset + bytes + kHugePage - 1) / kHugePage * kHugePage);
-    if (last - first >= kHugePage) ::madvise(data_ + first, last - first, MADV_COLLAPSE);
+    const size_t last = std::min(size_, offset + bytes) / kHugePage * kHugePage;
+    if (last > first) ::madvise(data_ + first, last - first, MADV_COLLAPSE);
 #else
     (void)offset;
     (void)bytes;

@@ -30,8 +30,8 @@ TEST_P(AttentionRowsSimd, KernelsMatchTheScalarOnes) {
         const AttentionRowKernels* fast = simd_kernels(GetParam(), type);
         ASSERT_NE(reference, nullptr);
         ASSERT_NE(fast, nullptr);
-        for (int64_t dim : {64, 128, 96, 48, 72, 5}) {
-            for (int heads : {1, 3, 4, 7, 8, 12, 15, 16, 19, 32})
+        for (int64_t dim : {64, 128, 96, 80, 192, 256, 48, 72, 5}) {
+            for (int heads : {1, 3, 4, 6, 7, 8, 12, 15, 16, 19, 32})
                 for (int64_t n : {29, 70}) {
                     // Rows 60 .. 60 + n - 1 wrap past 101; 70 keys are two whole tiles of 32 and
                     // part of a third for the kernels that transpose them.

@@ -134,6 +134,14 @@ TEST(CpuAttention, KeysSplitBetweenThreadsMatchAPlainSoftmax) {
     check(window);
 }
 
+TEST(CpuAttention, NoTokensIsNothingToDo) {
+    AttentionArgs a;
+    a.n_heads = a.n_kv_heads = 1;
+    a.k.n_heads = a.v.n_heads = 1;
+    a.head_dim = a.head_dim_v = 64;
+    EXPECT_NO_THROW(make_cpu_backend(2)->attention(a));
+}
+
 TEST(CpuAttention, SlidingWindowsOverARingMatchAPlainSoftmax) {
     Case c{GgmlType::F16, 8, 4, 64, 64, 900, 7};
     c.window = 300;

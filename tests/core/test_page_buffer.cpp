@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "uma/core/page_buffer.h"
 
@@ -35,6 +38,28 @@ TEST(PageBuffer, CollapsingKeepsTheContents) {
     for (size_t i = 0; i < 3 * kHugePage; ++i)
         ASSERT_EQ(buffer.data()[i], static_cast<uint8_t>(i * 7 + 1)) << i;
     for (size_t i = 3 * kHugePage; i < bytes; i += 512) ASSERT_EQ(buffer.data()[i], 0) << i;
+}
+
+// VmSize of this process, in KiB.
+uint64_t address_space_kib() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmSize:", 0) == 0) return std::strtoull(line.c_str() + 7, nullptr, 10);
+    return 0;
+}
+
+// Whatever was mapped beyond the buffer to align it is unmapped, sizes that are not whole pages
+// included: nothing is left behind by a buffer's life.
+TEST(PageBuffer, FreeingReturnsAllTheAddressSpace) {
+    for (size_t bytes : {5 * kHugePage + 12345, 3 * kHugePage, kHugePage + 1}) {
+        { const PageBuffer warm(bytes, "a test"); }
+        const uint64_t before = address_space_kib();
+        for (int i = 0; i < 64; ++i) {
+            const PageBuffer buffer(bytes, "a test");
+            buffer.data()[bytes - 1] = 1;
+        }
+        EXPECT_LT(address_space_kib(), before + 8 * 1024) << bytes;  // 64 leaks would be ~128 MiB
+    }
 }
 
 TEST(PageBuffer, MovingHandsOverTheMemory) {

@@ -23,11 +23,12 @@ class PageBuffer {
     PageBuffer& operator=(const PageBuffer&) = delete;
 
     uint8_t* data() const { return data_; }
-    // Asks the kernel to put the huge pages that overlap [offset, offset + bytes) into huge pages
-    // now. Page faults take small pages when free memory is short or fragmented (a page cache
-    // full of model files), and streaming weights through small pages is markedly slower; this
-    // copies them into huge pages, compacting memory if it must. Best effort: where the kernel
-    // has no transparent huge pages, or cannot find one, the pages stay as they are.
+    // Asks the kernel to put [offset, offset + bytes) into huge pages now: the whole huge pages
+    // it overlaps, but for the one it ends in (left to the next range's call). Page faults take
+    // small pages when free memory is short or fragmented (a page cache full of model files), and
+    // streaming weights through small pages is markedly slower; this copies them into huge pages,
+    // compacting memory if it must. Best effort: where the kernel has no transparent huge pages, or
+    // cannot find one, the pages stay as they are.
     void collapse_to_huge_pages(size_t offset, size_t bytes) const;
     size_t size() const { return size_; }
 

@@ -1,8 +1,9 @@
 // AVX2 attention row kernels (see attention_rows.h), the AVX-512 ones' structure at 8 floats per
-// vector: scores for four heads per cached row with the horizontal sums folded together, weighted
-// sums with up to four heads x 16 columns in registers across all rows, and exp from a degree-6
-// polynomial of 2^f with the power of two built in the exponent bits. Head dimensions that are not
-// a multiple of 8 go to the scalar kernels.
+// vector: scores for 12 or more query rows from transposed tiles of 16 keys, for fewer from four
+// heads per cached row with the horizontal sums folded together; weighted sums with up to four
+// heads x 16 columns in registers across all rows; exp from a degree-6 polynomial of 2^f with the
+// power of two built in the exponent bits. Head dimensions that are not a multiple of 8 go to the
+// scalar kernels.
 #include "backends/cpu/attention_rows.h"
 
 #if defined(__x86_64__)
@@ -173,6 +174,8 @@ void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, 
                 return scores_transposed<T, 96>(keys, n, q, q_stride, heads, out, out_stride);
             case 128:
                 return scores_transposed<T, 128>(keys, n, q, q_stride, heads, out, out_stride);
+            case 192:
+                return scores_transposed<T, 192>(keys, n, q, q_stride, heads, out, out_stride);
             case 256:
                 return scores_transposed<T, 256>(keys, n, q, q_stride, heads, out, out_stride);
             default:

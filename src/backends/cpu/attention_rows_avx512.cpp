@@ -1,8 +1,10 @@
-// AVX-512 attention row kernels (see attention_rows.h). Scores: a cached row is converted to
-// floats once and dotted with four heads at a time, the four horizontal sums folded together.
-// Weighted sums: the outputs of up to four heads over 64 columns stay in registers across all
-// rows. Exponentials use vscalefps on a degree-6 polynomial of 2^f, |f| <= 1/2 (relative error
-// about 1e-7). Head dimensions that are not a multiple of 16 go to the scalar kernels.
+// AVX-512 attention row kernels (see attention_rows.h). Scores: for four or more query rows, tiles
+// of 32 cached keys are converted and transposed once and dotted with every row by broadcasting,
+// no horizontal sums; for fewer, each key is dotted with four heads at a time and the horizontal
+// sums folded together. Weighted sums: the outputs of up to four heads over 64 columns stay in
+// registers across all rows. Exponentials use vscalefps on a degree-6 polynomial of 2^f,
+// |f| <= 1/2 (relative error about 1e-7). Head dimensions other than 64, 80, 96, 128, 192 and 256
+// (scores) or not a multiple of 16 (weighted sums) go to the scalar kernels.
 #include "backends/cpu/attention_rows.h"
 
 #if defined(__x86_64__)
@@ -150,6 +152,9 @@ void scores_transposed(const CacheRows& keys, int64_t n, const float* q, int64_t
                                    out_stride, tile);
         for (; h + 4 <= heads; h += 4)
             tile_scores<4, 16 * V>(kt, q + h * q_stride, q_stride, out + h * out_stride + j0,
+                                   out_stride, tile);
+        for (; h + 2 <= heads; h += 2)
+            tile_scores<2, 16 * V>(kt, q + h * q_stride, q_stride, out + h * out_stride + j0,
                                    out_stride, tile);
         for (; h < heads; ++h)
             tile_scores<1, 16 * V>(kt, q + h * q_stride, q_stride, out + h * out_stride + j0,

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "backends/cpu/attention_rows.h"
@@ -32,7 +33,7 @@ constexpr int64_t kKeysPerBlock = 256;
 constexpr int64_t kMinKeysPerSplit = 512;
 constexpr int64_t kSplitAlign = 32;
 
-// What one thread keeps between its jobs, so that they do not allocate.
+// What one call of a parallel_for body keeps between its jobs, so that they do not allocate.
 struct AttentionScratch {
     std::vector<float> q;           // [row][head_dim], scaled; a row is (token of the job, head)
     std::vector<float> scores;      // [row][key of the block]
@@ -67,7 +68,9 @@ void CpuBackend::attention(const AttentionArgs& a) {
     };
     const int64_t blocks = (a.n_tokens + kTokensPerJob - 1) / kTokensPerJob;
     const int64_t units = blocks * a.n_kv_heads;  // (block of query tokens, key/value head)
-    const int64_t rows_per_unit = kTokensPerJob * group;
+    if (a.n_tokens == 0) return;
+    // The most rows a unit has: its tokens times the group's heads.
+    const int64_t rows_per_unit = std::min(kTokensPerJob, a.n_tokens) * group;
 
     // A unit's partial softmax over keys [key_begin, key_end) of its range, left in s: running
     // maximum, sum of exponentials and unnormalized output per row. Returns the unit's rows.
@@ -172,40 +175,40 @@ void CpuBackend::attention(const AttentionArgs& a) {
     }
     // Per (unit, split): per row, the unnormalized output, then the maximum and the sum.
     const int64_t part_floats = rows_per_unit * (dim_v + 2);
-    std::vector<float> parts(static_cast<size_t>(units * splits * part_floats));
+    // Not zeroed: every job writes the rows it has, and the merge reads only those.
+    const std::unique_ptr<float[]> parts(new float[size_t(units * splits * part_floats)]);
     pool_.parallel_for(units * splits, 1, [&](int64_t begin, int64_t end) {
         AttentionScratch s;
         for (int64_t job = begin; job < end; ++job) {
             const int64_t rows = attend(job / splits, job % splits, splits, s);
-            float* part = parts.data() + job * part_floats;
+            float* part = parts.get() + job * part_floats;
             std::copy_n(s.out.data(), rows * dim_v, part);
             std::copy_n(s.max.data(), rows, part + rows_per_unit * dim_v);
             std::copy_n(s.sum.data(), rows, part + rows_per_unit * (dim_v + 1));
         }
     });
-    pool_.parallel_for(units, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t unit = begin; unit < end; ++unit) {
+    pool_.parallel_for(units * rows_per_unit, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t job = begin; job < end; ++job) {
+            const int64_t unit = job / rows_per_unit, r = job % rows_per_unit;
             const int64_t t0 = unit / a.n_kv_heads * kTokensPerJob;
-            const int64_t rows = std::min(kTokensPerJob, a.n_tokens - t0) * group;
-            const float* first_part = parts.data() + unit * splits * part_floats;
-            for (int64_t r = 0; r < rows; ++r) {
-                // A split with none of the row's keys has maximum -inf: weight exp(-inf) = 0.
-                float max = -std::numeric_limits<float>::infinity();
-                for (int64_t p = 0; p < splits; ++p)
-                    max = std::max(max, first_part[p * part_floats + rows_per_unit * dim_v + r]);
-                float* out = output_row(unit, r);
-                std::fill(out, out + dim_v, 0.0f);
-                float sum = 0;
-                for (int64_t p = 0; p < splits; ++p) {
-                    const float* part = first_part + p * part_floats;
-                    const float weight = std::exp(part[rows_per_unit * dim_v + r] - max);
-                    if (weight == 0.0f) continue;
-                    sum += weight * part[rows_per_unit * (dim_v + 1) + r];
-                    for (int64_t i = 0; i < dim_v; ++i) out[i] += weight * part[r * dim_v + i];
-                }
-                const float inverse = 1.0f / sum;
-                for (int64_t i = 0; i < dim_v; ++i) out[i] *= inverse;
+            if (r >= std::min(kTokensPerJob, a.n_tokens - t0) * group) continue;  // past the last
+            const float* first_part = parts.get() + unit * splits * part_floats;
+            // A split with none of the row's keys has maximum -inf: weight exp(-inf) = 0.
+            float max = -std::numeric_limits<float>::infinity();
+            for (int64_t p = 0; p < splits; ++p)
+                max = std::max(max, first_part[p * part_floats + rows_per_unit * dim_v + r]);
+            float* out = output_row(unit, r);
+            std::fill(out, out + dim_v, 0.0f);
+            float sum = 0;
+            for (int64_t p = 0; p < splits; ++p) {
+                const float* part = first_part + p * part_floats;
+                const float weight = std::exp(part[rows_per_unit * dim_v + r] - max);
+                if (weight == 0.0f) continue;
+                sum += weight * part[rows_per_unit * (dim_v + 1) + r];
+                for (int64_t i = 0; i < dim_v; ++i) out[i] += weight * part[r * dim_v + i];
             }
+            const float inverse = 1.0f / sum;
+            for (int64_t i = 0; i < dim_v; ++i) out[i] *= inverse;
         }
     });
 }
