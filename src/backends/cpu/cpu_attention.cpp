@@ -66,14 +66,15 @@ void CpuBackend::attention(const AttentionArgs& a) {
     const auto first_key = [&](int64_t pos) {
         return a.window > 0 ? std::max<int64_t>(0, pos - a.window + 1) : 0;
     };
+    if (a.n_tokens == 0) return;
     const int64_t blocks = (a.n_tokens + kTokensPerJob - 1) / kTokensPerJob;
     const int64_t units = blocks * a.n_kv_heads;  // (block of query tokens, key/value head)
-    if (a.n_tokens == 0) return;
     // The most rows a unit has: its tokens times the group's heads.
     const int64_t rows_per_unit = std::min(kTokensPerJob, a.n_tokens) * group;
 
-    // A unit's partial softmax over keys [key_begin, key_end) of its range, left in s: running
-    // maximum, sum of exponentials and unnormalized output per row. Returns the unit's rows.
+    // A unit's partial softmax over share `split` of `splits` equal shares of its key range, left
+    // in s: running maximum, sum of exponentials and unnormalized output per row. Returns the
+    // unit's rows.
     const auto attend = [&](int64_t unit, int64_t split, int64_t splits, AttentionScratch& s) {
         const int64_t t0 = unit / a.n_kv_heads * kTokensPerJob;
         const int64_t kv_head = unit % a.n_kv_heads;
