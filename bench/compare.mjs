@@ -69,7 +69,7 @@ for (const model of options.models) {
             ratio: l ? u.tokens_per_second / l.tokens_per_second : undefined,
             bw: u.bandwidth_gbs, bw_pct: 100 * u.bandwidth_fraction, machine: u.machine_bandwidth_gbs,
             now: u.alongside_bandwidth_gbs, now_pct: 100 * u.alongside_bandwidth_fraction,
-            huge: u.anonymous_bytes > 256 * 2 ** 20 ? u.huge_page_fraction : undefined,
+            huge: u.huge_page_fraction, small_pages: u.mostly_small_pages,
         });
     }
 }
@@ -81,7 +81,7 @@ console.log(`threads ${options.threads}, ${options.reps} repetitions; uma: ${opt
 // best bandwidth ever measured can be far from what the machine gives at the moment.
 console.log("| model | test | uma t/s | llama.cpp t/s | uma / llama.cpp | uma GB/s | machine read GB/s | uma % of read BW | read GB/s now | uma % of read BW now |");
 console.log("|---|---|---|---|---|---|---|---|---|---|");
-for (const r of rows.filter((r) => r.huge !== undefined && r.huge < 0.75))
+for (const r of rows.filter((r) => r.small_pages))
     console.error(`note: ${r.model} ${r.test}: only ${(100 * r.huge).toFixed(0)}% of uma's memory was in huge ` +
                   "pages (memory short or fragmented); its decoding is slower for it");
 for (const r of rows)

@@ -77,9 +77,7 @@ int cmd_bench(int argc, char** argv) {
                         r.model_type.c_str(), human_bytes(r.model_bytes).c_str(), r.threads,
                         r.test.c_str(), speed, r.bandwidth_gbs, 100.0 * r.bandwidth_fraction,
                         human_bytes(r.peak_rss_bytes).c_str(), now);
-            // Said once per run: only packed weights and a large KV cache are worth the warning.
-            if (!warned_small_pages && r.anonymous_bytes > (size_t(256) << 20) &&
-                r.huge_page_fraction < 0.75) {
+            if (!warned_small_pages && r.mostly_small_pages) {  // said once per run
                 warned_small_pages = true;
                 std::fprintf(stderr,
                              "note: only %.0f%% of uma's %s of anonymous memory (packed weights, "

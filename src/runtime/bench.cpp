@@ -72,6 +72,8 @@ void summarize(BenchResult& r) {
     r.anonymous_bytes = anonymous.bytes;
     r.huge_page_fraction =
         anonymous.bytes > 0 ? double(anonymous.huge_page_bytes) / double(anonymous.bytes) : 0.0;
+    // Small models' heaps and activations are a large share of little memory: no warning there.
+    r.mostly_small_pages = r.anonymous_bytes > (size_t(256) << 20) && r.huge_page_fraction < 0.75;
 }
 
 }  // namespace
@@ -97,7 +99,8 @@ nlohmann::ordered_json BenchResult::to_json() const {
             {"alongside_bandwidth_fraction", alongside_bandwidth_fraction},
             {"peak_rss_bytes", peak_rss_bytes},
             {"anonymous_bytes", anonymous_bytes},
-            {"huge_page_fraction", huge_page_fraction}};
+            {"huge_page_fraction", huge_page_fraction},
+            {"mostly_small_pages", mostly_small_pages}};
 }
 
 std::vector<BenchResult> run_bench(const BenchOptions& options,

@@ -51,6 +51,8 @@ struct BenchResult {
     // they are what page faults get while free memory is short or fragmented.
     double huge_page_fraction = 0;
     size_t anonymous_bytes = 0;
+    // Much anonymous memory (more than 256 MiB) and under 75% of it in huge pages: worth a warning.
+    bool mostly_small_pages = false;
 
     nlohmann::ordered_json to_json() const;
 };
