@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "backends/cpu/quant_simd_x86.h"
+
 namespace uma::cpu::detail {
 namespace {
 
@@ -184,23 +186,6 @@ void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, 
     scores_summed<T>(keys, n, q, q_stride, heads, dim, out, out_stride);
 }
 
-inline __m256 exp256(__m256 x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));  // 2^n stays a normal float
-    const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-    const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256 y = _mm256_mul_ps(_mm256_sub_ps(t, n), _mm256_set1_ps(0.693147180559945309f));
-    __m256 p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f));
-    const __m256i power =
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
-}
-
 float max(const float* x, int64_t n) {
     float m = x[0];
     int64_t i = 0;
@@ -221,7 +206,7 @@ float exp_sum(float* x, int64_t n, float max) {
     __m256 sum = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+        const __m256 e = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
         _mm256_storeu_ps(x + i, e);
         sum = _mm256_add_ps(sum, e);
     }
@@ -230,7 +215,7 @@ float exp_sum(float* x, int64_t n, float max) {
         alignas(32) float tail[8] = {};
         for (int64_t k = i; k < n; ++k) tail[k - i] = x[k] - max;
         alignas(32) float e[8];
-        _mm256_store_ps(e, exp256(_mm256_load_ps(tail)));
+        _mm256_store_ps(e, simd::exp256(_mm256_load_ps(tail)));
         for (int64_t k = i; k < n; ++k) total += x[k] = e[k - i];
     }
     return total;

@@ -118,10 +118,18 @@ void CpuBackend::store_rows(const float* src, int64_t n_rows, int64_t row_elemen
         throw Error("cannot store rows of " + std::to_string(row_elements) + " in " +
                     std::to_string(dst.n_heads) + " cache heads");
     const int64_t head_elements = row_elements / dst.n_heads;
+    // Decode stores a row per layer on one thread while the others wait: F16, the usual cache
+    // type, converts with the vector instructions.
+    const auto& kernels = cpu::detail::elementwise_kernels(cpu::detail::active_simd_level());
     for (int64_t r = 0; r < n_rows; ++r)
-        for (int64_t h = 0; h < dst.n_heads; ++h)
-            cpu::quantize_row(dst.type, src + r * row_elements + h * head_elements,
-                              dst.row(first_row + r, h), head_elements);
+        for (int64_t h = 0; h < dst.n_heads; ++h) {
+            const float* head = src + r * row_elements + h * head_elements;
+            if (dst.type == GgmlType::F16)
+                kernels.to_f16(head, head_elements,
+                               reinterpret_cast<uint16_t*>(dst.row(first_row + r, h)));
+            else
+                cpu::quantize_row(dst.type, head, dst.row(first_row + r, h), head_elements);
+        }
 }
 
 }  // namespace uma

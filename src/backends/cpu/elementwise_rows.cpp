@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "uma/core/fp16.h"
+
 namespace uma::cpu::detail {
 namespace {
 
@@ -19,7 +21,11 @@ void rms_norm(const float* x, const float* weight, int64_t dim, float eps, float
         for (int64_t i = 0; i < dim; ++i) out[i] = x[i] * inv;
 }
 
-constexpr ElementwiseKernels kReference{swiglu, rms_norm};
+void to_f16(const float* x, int64_t n, uint16_t* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
+}
+
+constexpr ElementwiseKernels kReference{swiglu, rms_norm, to_f16};
 
 }  // namespace
 
@@ -30,6 +36,8 @@ const ElementwiseKernels& elementwise_kernels_reference() {
 const ElementwiseKernels& elementwise_kernels(SimdLevel level) {
     if (level >= SimdLevel::avx512)
         if (const ElementwiseKernels* k = elementwise_kernels_avx512()) return *k;
+    if (level >= SimdLevel::avx2)
+        if (const ElementwiseKernels* k = elementwise_kernels_avx2()) return *k;
     return kReference;
 }
 

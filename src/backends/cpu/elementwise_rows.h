@@ -12,13 +12,17 @@ struct ElementwiseKernels {
     void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
     // out = x / sqrt(mean(x^2) + eps) * weight (weight may be null: 1), the mean summed in double.
     void (*rms_norm)(const float* x, const float* weight, int64_t dim, float eps, float* out);
+    // out[i] = x[i] as IEEE half, rounded to nearest even (the F16 KV cache's rows; NaNs stay
+    // NaNs, their payloads as the instruction set leaves them).
+    void (*to_f16)(const float* x, int64_t n, uint16_t* out);
 };
 
 // The fastest for the level.
 const ElementwiseKernels& elementwise_kernels(SimdLevel level);
-// Per instruction set, for the tests: the plain loops, and AVX-512 (nullptr where the build has
-// none).
+// Per instruction set, for the tests: the plain loops, AVX2 and AVX-512 (nullptr where the build
+// has none).
 const ElementwiseKernels& elementwise_kernels_reference();
+const ElementwiseKernels* elementwise_kernels_avx2();
 const ElementwiseKernels* elementwise_kernels_avx512();
 
 }  // namespace uma::cpu::detail

@@ -1,5 +1,5 @@
-// AVX-512 elementwise kernels (see elementwise_rows.h): silu through the vector exp, and the
-// RMS of a row summed in double precision eight lanes at a time.
+// AVX-512 elementwise kernels (see elementwise_rows.h): silu through the vector exp, the RMS of a
+// row summed in double precision eight lanes at a time, and rows converted to half precision.
 #include "backends/cpu/elementwise_rows.h"
 
 #if defined(__x86_64__)
@@ -60,7 +60,20 @@ void rms_norm(const float* x, const float* weight, int64_t dim, float eps, float
     }
 }
 
-constexpr ElementwiseKernels kAvx512{swiglu, rms_norm};
+void to_f16(const float* x, int64_t n, uint16_t* out) {
+    constexpr int kRounding = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(x + i), kRounding));
+    if (i < n) {
+        const __mmask16 mask = first_lanes(n - i);
+        _mm256_mask_storeu_epi16(out + i, mask,
+                                 _mm512_cvtps_ph(_mm512_maskz_loadu_ps(mask, x + i), kRounding));
+    }
+}
+
+constexpr ElementwiseKernels kAvx512{swiglu, rms_norm, to_f16};
 
 }  // namespace
 

@@ -130,21 +130,29 @@ template <class Blocks, int T>
 void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                     float* y, int64_t y_stride) {
     constexpr Block32Layout layout = Blocks::kLayout;
+    // One token's blocks would all add into one register, a chain of dependent multiply-adds that
+    // held back the loads behind it: blocks alternating between two accumulators streamed Q8_0
+    // ~11% and Q4_0 ~2% faster (two cores of an AMD EPYC, alternated runs, median ratio).
+    constexpr int kChains = T == 1 ? 2 : 1;
     const int64_t groups = cols / (layout.group * kBlock);
     const ActBlock32* a[T];
-    __m512 acc[T];
+    __m512 acc[kChains][T];
     for (int t = 0; t < T; ++t) {
         a[t] = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
-        acc[t] = _mm512_setzero_ps();
+        for (int c = 0; c < kChains; ++c) acc[c][t] = _mm512_setzero_ps();
     }
     for (int64_t g = 0; g < groups; ++g) {
         const uint8_t* group = tile + size_t(g) * layout.group_bytes();
 #pragma GCC unroll 8
         for (int64_t i = 0; i < layout.group; ++i)
             block32_accumulate<Blocks, T>(group + layout.quants(i), group + layout.scales(i), a,
-                                          layout.group * g + i, acc);
+                                          layout.group * g + i, acc[i % kChains]);
     }
-    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+    for (int t = 0; t < T; ++t) {
+        __m512 sum = acc[0][t];
+        for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[c][t]);
+        _mm512_storeu_ps(y + t * y_stride, sum);
+    }
 }
 
 // ---- Q4_K: super-blocks of 256, per-row sub-block scales and mins ----

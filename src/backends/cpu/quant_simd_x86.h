@@ -82,5 +82,25 @@ inline __m256i pair_broadcast_mask(int k) {
     return _mm256_set_m128i(high, low);
 }
 
+// e^x from a degree-6 polynomial of e^y, |y| <= ln(2)/2, times 2^n built in the exponent bits
+// (relative error about 1e-7). Inputs are clamped to [-87, 88], where 2^n stays a normal float:
+// e^-87 is about 2e-38, e^88 about 2e38.
+inline __m256 exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+    const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 y = _mm256_mul_ps(_mm256_sub_ps(t, n), _mm256_set1_ps(0.693147180559945309f));
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, y, _mm256_set1_ps(1.0f));
+    const __m256i power =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(power));
+}
+
 }  // namespace
 }  // namespace uma::cpu::simd
