@@ -4,6 +4,7 @@
 // differently). Also the backend's matrix product with row counts that leave a partial tile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -87,39 +88,59 @@ double magnitude(const Matrix& m, const float* x, int64_t r) {
     return s;
 }
 
+// Both layouts of every type (AVX-512 packs Q4_0 and Q8_0 its own way).
 TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
-    for (GgmlType type : kPackedTypes) {
-        const PackedFormat* format = packed_format_reference(type);
-        ASSERT_NE(format, nullptr) << type_name(type);
-        const int64_t rows = 48, cols = 512, n_tokens = 3;
-        const Matrix m = random_matrix(type, rows, cols, 11);
-        const auto tiles = pack(*format, m);
-        const auto x = gaussian_values(n_tokens * cols, 3);
-        const auto act =
-            quantized_activations(*format, format->quantize_activation, x, n_tokens, cols);
-        const auto y = packed_product(*format, format->gemm, m, tiles, act, n_tokens);
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int64_t r = 0; r < rows; ++r) {
-                double exact = 0;
-                for (int64_t c = 0; c < cols; ++c)
-                    exact += double(m.dequantized[r * cols + c]) * x[t * cols + c];
-                // int8 activations: each carries at most half a step of 1/127 of its block's max.
-                const double tolerance = 0.02 * magnitude(m, x.data() + t * cols, r) + 1e-6;
-                EXPECT_NEAR(y[t * rows + r], exact, tolerance)
-                    << type_name(type) << " token " << t << " row " << r;
-                if (r == 7) {
-                    EXPECT_EQ(y[t * rows + r], 0.0f);
+    for (GgmlType type : kPackedTypes)
+        for (SimdLevel layout : {SimdLevel::avx2, SimdLevel::avx512}) {
+            const PackedFormat* format = packed_format_reference(type, layout);
+            ASSERT_NE(format, nullptr) << type_name(type);
+            const int64_t rows = 48, cols = 512, n_tokens = 3;
+            const Matrix m = random_matrix(type, rows, cols, 11);
+            const auto tiles = pack(*format, m);
+            const auto x = gaussian_values(n_tokens * cols, 3);
+            const auto act =
+                quantized_activations(*format, format->quantize_activation, x, n_tokens, cols);
+            const auto y = packed_product(*format, format->gemm, m, tiles, act, n_tokens);
+            for (int64_t t = 0; t < n_tokens; ++t) {
+                for (int64_t r = 0; r < rows; ++r) {
+                    double exact = 0;
+                    for (int64_t c = 0; c < cols; ++c)
+                        exact += double(m.dequantized[r * cols + c]) * x[t * cols + c];
+                    // int8 activations: each carries at most half a step of 1/127 of its block's
+                    // max.
+                    const double tolerance = 0.02 * magnitude(m, x.data() + t * cols, r) + 1e-6;
+                    EXPECT_NEAR(y[t * rows + r], exact, tolerance)
+                        << type_name(type) << " token " << t << " row " << r;
+                    if (r == 7) {
+                        EXPECT_EQ(y[t * rows + r], 0.0f);
+                    }
                 }
             }
         }
+}
+
+// The two Q4_0 / Q8_0 layouts hold the same numbers in different places.
+TEST(PackedKernels, Block32LayoutsDifferOnlyInPlacement) {
+    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q8_0}) {
+        const PackedFormat* first = packed_format_reference(type, SimdLevel::avx2);
+        const PackedFormat* last = packed_format_reference(type, SimdLevel::avx512);
+        const Matrix m = random_matrix(type, 16, 512, 5);
+        const auto a = pack(*first, m), b = pack(*last, m);
+        ASSERT_EQ(a.size(), b.size()) << type_name(type);
+        EXPECT_NE(a, b) << type_name(type);
+        auto sorted_a = a, sorted_b = b;
+        std::sort(sorted_a.begin(), sorted_a.end());
+        std::sort(sorted_b.begin(), sorted_b.end());
+        EXPECT_EQ(sorted_a, sorted_b) << type_name(type);
     }
 }
 
 // A SIMD kernel set against the scalar kernels: the same activation bytes, and products within
 // float rounding of the scalar ones, for several row lengths and every token-count path.
-void expect_matches_scalar_kernels(PackedKernels (*kernels)(GgmlType), const char* name) {
+void expect_matches_scalar_kernels(PackedKernels (*kernels)(GgmlType), SimdLevel level,
+                                   const char* name) {
     for (GgmlType type : kPackedTypes) {
-        const PackedFormat* format = packed_format_reference(type);
+        const PackedFormat* format = packed_format_reference(type, level);
         const PackedKernels fast = kernels(type);
         ASSERT_NE(fast.gemm, nullptr) << name << " " << type_name(type);
         for (int64_t cols : {256, 2048, 5632 / 256 * 256 + 256}) {
@@ -150,12 +171,12 @@ void expect_matches_scalar_kernels(PackedKernels (*kernels)(GgmlType), const cha
 
 TEST(PackedKernels, Avx512MatchesTheScalarKernel) {
     if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-    expect_matches_scalar_kernels(packed_kernels_avx512, "AVX-512");
+    expect_matches_scalar_kernels(packed_kernels_avx512, SimdLevel::avx512, "AVX-512");
 }
 
 TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
     if (cpu_simd_level() < SimdLevel::avx2) GTEST_SKIP() << "no AVX2 on this CPU";
-    expect_matches_scalar_kernels(packed_kernels_avx2, "AVX2");
+    expect_matches_scalar_kernels(packed_kernels_avx2, SimdLevel::avx2, "AVX2");
 }
 
 // Tiles of the largest quants the layouts hold (15 for nibbles, 63 for Q6_K, +-127 and -128 for
@@ -163,55 +184,56 @@ TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
 // every intermediate sum the SIMD kernels keep in 16 or 32 bits. Integer sums must come out exact.
 TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
     const int64_t cols = 512, rows = 16;
-    for (GgmlType type : kPackedTypes) {
-        const PackedFormat* format = packed_format_reference(type);
-        const size_t row_bytes = row_size(type, cols);
-        for (int variant = 0; variant < 2; ++variant) {
-            std::vector<uint8_t> original(row_bytes * size_t(rows));
-            // Every block: its fp16 scale(s) 1.0 (0x3C00), then quants of all ones (or, for Q8_0
-            // in the second variant, -128).
-            const size_t block_bytes = traits(type).type_size;
-            const int64_t blocks = cols / traits(type).block_size;
-            for (int64_t r = 0; r < rows; ++r)
-                for (int64_t b = 0; b < blocks; ++b) {
-                    uint8_t* block =
-                        original.data() + size_t(r) * row_bytes + size_t(b) * block_bytes;
-                    std::memset(block, variant == 0 ? 0xFF : 0x80, block_bytes);
-                    if (type == GgmlType::Q4_0 || type == GgmlType::Q8_0) {
-                        block[0] = 0x00, block[1] = 0x3C;  // d
-                        if (type == GgmlType::Q8_0 && variant == 0)
-                            std::memset(block + 2, 0x7F, 32);
-                    } else if (type == GgmlType::Q4_K) {
-                        block[0] = 0x00, block[1] = 0x3C, block[2] = 0x00, block[3] = 0x3C;
-                    } else {  // Q6_K: ql, qh, scales (127 or -128), then d
-                        std::memset(block + 192, variant == 0 ? 0x7F : 0x80, 16);
-                        block[208] = 0x00, block[209] = 0x3C;
+    for (GgmlType type : kPackedTypes)
+        for (SimdLevel level : {SimdLevel::avx2, SimdLevel::avx512}) {
+            if (cpu_simd_level() < level) continue;
+            const PackedFormat* format = packed_format_reference(type, level);
+            const PackedKernels fast = level == SimdLevel::avx512 ? packed_kernels_avx512(type)
+                                                                  : packed_kernels_avx2(type);
+            const size_t row_bytes = row_size(type, cols);
+            for (int variant = 0; variant < 2; ++variant) {
+                std::vector<uint8_t> original(row_bytes * size_t(rows));
+                // Every block: its fp16 scale(s) 1.0 (0x3C00), then quants of all ones (or, for
+                // Q8_0 in the second variant, -128).
+                const size_t block_bytes = traits(type).type_size;
+                const int64_t blocks = cols / traits(type).block_size;
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t b = 0; b < blocks; ++b) {
+                        uint8_t* block =
+                            original.data() + size_t(r) * row_bytes + size_t(b) * block_bytes;
+                        std::memset(block, variant == 0 ? 0xFF : 0x80, block_bytes);
+                        if (type == GgmlType::Q4_0 || type == GgmlType::Q8_0) {
+                            block[0] = 0x00, block[1] = 0x3C;  // d
+                            if (type == GgmlType::Q8_0 && variant == 0)
+                                std::memset(block + 2, 0x7F, 32);
+                        } else if (type == GgmlType::Q4_K) {
+                            block[0] = 0x00, block[1] = 0x3C, block[2] = 0x00, block[3] = 0x3C;
+                        } else {  // Q6_K: ql, qh, scales (127 or -128), then d
+                            std::memset(block + 192, variant == 0 ? 0x7F : 0x80, 16);
+                            block[208] = 0x00, block[209] = 0x3C;
+                        }
                     }
-                }
-            const size_t tile_bytes = format->tile_bytes(cols);
-            std::vector<uint8_t> tile(tile_bytes);
-            format->pack_tile(original.data(), row_bytes, cols, tile.data());
-            for (float sign : {1.0f, -1.0f}) {
-                const std::vector<float> x(size_t(cols), sign);
-                for (auto kernels : {packed_kernels_avx2, packed_kernels_avx512}) {
-                    if (kernels == packed_kernels_avx2 && cpu_simd_level() < SimdLevel::avx2)
-                        continue;
-                    if (kernels == packed_kernels_avx512 && cpu_simd_level() < SimdLevel::avx512)
-                        continue;
-                    const PackedKernels fast = kernels(type);
-                    const auto act =
-                        quantized_activations(*format, format->quantize_activation, x, 1, cols);
-                    std::vector<float> y_ref(rows), y_fast(rows);
-                    format->gemm(tile.data(), cols, act.data(), act.size(), 1, y_ref.data(), rows);
-                    fast.gemm(tile.data(), cols, act.data(), act.size(), 1, y_fast.data(), rows);
-                    for (int64_t r = 0; r < rows; ++r)
-                        ASSERT_NEAR(y_fast[r], y_ref[r], 1e-5 * std::fabs(y_ref[r]))
-                            << type_name(type) << " variant " << variant << " sign " << sign
-                            << " row " << r;
+                const size_t tile_bytes = format->tile_bytes(cols);
+                std::vector<uint8_t> tile(tile_bytes);
+                format->pack_tile(original.data(), row_bytes, cols, tile.data());
+                for (float sign : {1.0f, -1.0f}) {
+                    const std::vector<float> x(size_t(cols), sign);
+                    {
+                        const auto act =
+                            quantized_activations(*format, format->quantize_activation, x, 1, cols);
+                        std::vector<float> y_ref(rows), y_fast(rows);
+                        format->gemm(tile.data(), cols, act.data(), act.size(), 1, y_ref.data(),
+                                     rows);
+                        fast.gemm(tile.data(), cols, act.data(), act.size(), 1, y_fast.data(),
+                                  rows);
+                        for (int64_t r = 0; r < rows; ++r)
+                            ASSERT_NEAR(y_fast[r], y_ref[r], 1e-5 * std::fabs(y_ref[r]))
+                                << type_name(type) << " " << simd_level_name(level) << " variant "
+                                << variant << " sign " << sign << " row " << r;
+                    }
                 }
             }
         }
-    }
 }
 
 // The backend's product against the in-place reference kernels, for row counts with and without a

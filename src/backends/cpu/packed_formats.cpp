@@ -112,27 +112,26 @@ float block32_scale(const Block32Layout& layout, const uint8_t* tile, int64_t bl
     return fp16_to_fp32(half);
 }
 
-size_t q4_0_tile_bytes(int64_t cols) {
-    return kQ4_0Layout.tile_bytes(cols);
+template <const Block32Layout& Layout>
+size_t block32_tile_bytes(int64_t cols) {
+    return Layout.tile_bytes(cols);
 }
 
+template <const Block32Layout& Layout>
 void q4_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t nb = cols / kBlock;
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ4_0*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
             // Columns 0..15 in the low nibbles of qs, 16..31 in the high.
-            put_nibbles(in[b].qs, 0, 0, r, tile + kQ4_0Layout.quants(b));
-            put_nibbles(in[b].qs, 4, 1, r, tile + kQ4_0Layout.quants(b));
-            block32_scales(kQ4_0Layout, tile, b)[r] = in[b].d;
+            put_nibbles(in[b].qs, 0, 0, r, tile + Layout.quants(b));
+            put_nibbles(in[b].qs, 4, 1, r, tile + Layout.quants(b));
+            block32_scales(Layout, tile, b)[r] = in[b].d;
         }
     }
 }
 
-size_t q8_0_tile_bytes(int64_t cols) {
-    return kQ8_0Layout.tile_bytes(cols);
-}
-
+template <const Block32Layout& Layout>
 void q8_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t nb = cols / kBlock;
     constexpr uint32_t kSignBits = 0x80808080;  // q + 128 in every byte
@@ -140,10 +139,10 @@ void q8_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
         const auto* in = reinterpret_cast<const BlockQ8_0*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
             const auto* qs = reinterpret_cast<const uint8_t*>(in[b].qs);
-            uint8_t* quants = tile + kQ8_0Layout.quants(b);
+            uint8_t* quants = tile + Layout.quants(b);
             for (int g = 0; g < 8; ++g)
                 store_word(quants + 64 * g + 4 * r, load_word(qs + 4 * g) ^ kSignBits);
-            block32_scales(kQ8_0Layout, tile, b)[r] = in[b].d;
+            block32_scales(Layout, tile, b)[r] = in[b].d;
         }
     }
 }
@@ -218,6 +217,7 @@ int32_t nibble_dot(const uint8_t* quants, int r, const int8_t* a) {
     return sum;
 }
 
+template <const Block32Layout& Layout>
 void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                          int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t nb = cols / kBlock;
@@ -226,15 +226,15 @@ void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
         for (int r = 0; r < kRows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
-                const int32_t sum =
-                    nibble_dot(tile + kQ4_0Layout.quants(b), r, a[b].qs) + a[b].bias;
-                acc += float(sum) * (block32_scale(kQ4_0Layout, tile, b, r) * a[b].d);
+                const int32_t sum = nibble_dot(tile + Layout.quants(b), r, a[b].qs) + a[b].bias;
+                acc += float(sum) * (block32_scale(Layout, tile, b, r) * a[b].d);
             }
             y[t * y_stride + r] = acc;
         }
     }
 }
 
+template <const Block32Layout& Layout>
 void q8_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                          int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t nb = cols / kBlock;
@@ -243,12 +243,12 @@ void q8_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
         for (int r = 0; r < kRows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
-                const uint8_t* q = tile + kQ8_0Layout.quants(b);
+                const uint8_t* q = tile + Layout.quants(b);
                 int32_t sum = 0;
                 for (int c = 0; c < kBlock; ++c)
                     sum += q[64 * (c / 4) + 4 * r + c % 4] * a[b].qs[c];
                 sum += a[b].bias;
-                acc += float(sum) * (block32_scale(kQ8_0Layout, tile, b, r) * a[b].d);
+                acc += float(sum) * (block32_scale(Layout, tile, b, r) * a[b].d);
             }
             y[t * y_stride + r] = acc;
         }
@@ -305,12 +305,22 @@ void q6_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
-constexpr PackedFormat kQ4_0Reference{
-    GgmlType::Q4_0,           kQ4_0Layout.group* kBlock,      q4_0_tile_bytes,    q4_0_pack_tile,
-    block32_activation_bytes, quantize_block32_activation<8>, q4_0_gemm_reference};
-constexpr PackedFormat kQ8_0Reference{
-    GgmlType::Q8_0,           kQ8_0Layout.group* kBlock,        q8_0_tile_bytes,    q8_0_pack_tile,
-    block32_activation_bytes, quantize_block32_activation<128>, q8_0_gemm_reference};
+template <const Block32Layout& Layout>
+constexpr PackedFormat kQ4_0Format{GgmlType::Q4_0,
+                                   Layout.group* kBlock,
+                                   block32_tile_bytes<Layout>,
+                                   q4_0_pack_tile<Layout>,
+                                   block32_activation_bytes,
+                                   quantize_block32_activation<8>,
+                                   q4_0_gemm_reference<Layout>};
+template <const Block32Layout& Layout>
+constexpr PackedFormat kQ8_0Format{GgmlType::Q8_0,
+                                   Layout.group* kBlock,
+                                   block32_tile_bytes<Layout>,
+                                   q8_0_pack_tile<Layout>,
+                                   block32_activation_bytes,
+                                   quantize_block32_activation<128>,
+                                   q8_0_gemm_reference<Layout>};
 constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4_k_tile_bytes,
                                       q4_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q4_k_gemm_reference};
@@ -327,12 +337,13 @@ PackedFormat with_kernels(const PackedFormat& format, PackedKernels kernels) {
 
 }  // namespace
 
-const PackedFormat* packed_format_reference(GgmlType type) {
+const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) {
+    const bool scales_last = layout_of >= SimdLevel::avx512;
     switch (type) {
         case GgmlType::Q4_0:
-            return &kQ4_0Reference;
+            return scales_last ? &kQ4_0Format<kQ4_0ScalesLastLayout> : &kQ4_0Format<kQ4_0Layout>;
         case GgmlType::Q8_0:
-            return &kQ8_0Reference;
+            return scales_last ? &kQ8_0Format<kQ8_0ScalesLastLayout> : &kQ8_0Format<kQ8_0Layout>;
         case GgmlType::Q4_K:
             return &kQ4_KReference;
         case GgmlType::Q6_K:
@@ -343,23 +354,26 @@ const PackedFormat* packed_format_reference(GgmlType type) {
 }
 
 PackedKernels packed_kernels_reference(GgmlType type) {
-    const PackedFormat* f = packed_format_reference(type);
+    const PackedFormat* f = packed_format_reference(type, SimdLevel::scalar);
     return f ? PackedKernels{f->gemm, f->quantize_activation} : PackedKernels{};
 }
 
 const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     // Packing only pays where a kernel reads the packed layout faster than the in-place one.
+    const auto level_format = [](GgmlType type, SimdLevel level, PackedKernels kernels) {
+        return with_kernels(*packed_format_reference(type, level), kernels);
+    };
     static const PackedFormat avx512[] = {
-        with_kernels(kQ4_0Reference, packed_kernels_avx512(GgmlType::Q4_0)),
-        with_kernels(kQ8_0Reference, packed_kernels_avx512(GgmlType::Q8_0)),
-        with_kernels(kQ4_KReference, packed_kernels_avx512(GgmlType::Q4_K)),
-        with_kernels(kQ6_KReference, packed_kernels_avx512(GgmlType::Q6_K)),
+        level_format(GgmlType::Q4_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_0)),
+        level_format(GgmlType::Q8_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q8_0)),
+        level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
+        level_format(GgmlType::Q6_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q6_K)),
     };
     static const PackedFormat avx2[] = {
-        with_kernels(kQ4_0Reference, packed_kernels_avx2(GgmlType::Q4_0)),
-        with_kernels(kQ8_0Reference, packed_kernels_avx2(GgmlType::Q8_0)),
-        with_kernels(kQ4_KReference, packed_kernels_avx2(GgmlType::Q4_K)),
-        with_kernels(kQ6_KReference, packed_kernels_avx2(GgmlType::Q6_K)),
+        level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
+        level_format(GgmlType::Q8_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q8_0)),
+        level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),
+        level_format(GgmlType::Q6_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q6_K)),
     };
     const SimdLevel level = active_simd_level();
     if (level < SimdLevel::avx2) return nullptr;

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backends/cpu/quant_formats.h"
 #include "uma/core/ggml_type.h"
 
 namespace uma::cpu::detail {
@@ -55,7 +56,8 @@ struct PackedKernels {
 PackedKernels packed_kernels_reference(GgmlType type);
 PackedKernels packed_kernels_avx2(GgmlType type);
 PackedKernels packed_kernels_avx512(GgmlType type);
-// The format with the scalar kernel, whatever the CPU (tests pack with it).
-const PackedFormat* packed_format_reference(GgmlType type);
+// The format with the scalar kernel, whatever the CPU, in the layout that the kernels of
+// `layout_of` read (AVX-512 packs Q4_0 and Q8_0 its own way; tests pack with these).
+const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of = SimdLevel::scalar);
 
 }  // namespace uma::cpu::detail

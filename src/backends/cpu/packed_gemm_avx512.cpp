@@ -98,12 +98,12 @@ inline __m512i nibble_block_dot(const uint8_t* quants, const int8_t* a,
 // ---- Q4_0 and Q8_0: blocks of 32 with one fp16 scale per row ----
 
 struct Q4_0Blocks {
-    static constexpr Block32Layout kLayout = kQ4_0Layout;
+    static constexpr Block32Layout kLayout = kQ4_0ScalesLastLayout;
     static constexpr bool kNibbles = true;
     static void load(const uint8_t* quants, __m512i w[8]) { unpack_nibbles(quants, w); }
 };
 struct Q8_0Blocks {
-    static constexpr Block32Layout kLayout = kQ8_0Layout;
+    static constexpr Block32Layout kLayout = kQ8_0ScalesLastLayout;
     static constexpr bool kNibbles = false;
     static void load(const uint8_t* quants, __m512i w[8]) {
         for (int g = 0; g < 8; ++g) w[g] = _mm512_loadu_si512(quants + 64 * g);

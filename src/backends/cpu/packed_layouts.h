@@ -55,19 +55,24 @@ static_assert(sizeof(ActBlockK) == 356);
 // stream that kept the hardware prefetchers from running ahead).
 
 // Q4_0 and Q8_0, per tile: groups of `group` blocks of 32 columns, each group the blocks' scales
-// (16 fp16 per block) followed by their quants. Q4_0 quants take 256 bytes per block (nibble
-// layout above, the raw 0..15 quant; x = d * (q - 8)); Q8_0 quants 512 (vector g holds group g,
-// each quant stored as q + 128 so that it is unsigned; x = d * q). Rows must hold whole groups.
+// (16 fp16 per block) and their quants, the scales before or after the quants. Q4_0 quants take
+// 256 bytes per block (nibble layout above, the raw 0..15 quant; x = d * (q - 8)); Q8_0 quants 512
+// (vector g holds group g, each quant stored as q + 128 so that it is unsigned; x = d * q). Rows
+// must hold whole groups.
 struct Block32Layout {
     size_t quant_bytes;  // per block
     int64_t group;       // blocks per group
+    bool scales_last;    // the group's scales after its quants
     static constexpr size_t kScaleBytes = 2 * kRows;
     constexpr size_t group_bytes() const { return size_t(group) * (quant_bytes + kScaleBytes); }
     constexpr size_t scales(int64_t block) const {
-        return size_t(block / group) * group_bytes() + size_t(block % group) * kScaleBytes;
+        return size_t(block / group) * group_bytes() +
+               (scales_last ? size_t(group) * quant_bytes : 0) +
+               size_t(block % group) * kScaleBytes;
     }
     constexpr size_t quants(int64_t block) const {
-        return size_t(block / group) * group_bytes() + size_t(group) * kScaleBytes +
+        return size_t(block / group) * group_bytes() +
+               (scales_last ? 0 : size_t(group) * kScaleBytes) +
                size_t(block % group) * quant_bytes;
     }
     constexpr size_t tile_bytes(int64_t cols) const {
@@ -77,8 +82,17 @@ struct Block32Layout {
 // Groups of about a kilobyte streamed fastest: for Q4_0 four blocks (1152 bytes; with software
 // prefetch hints in the kernels, one, two, eight and sixteen measured 20%, 20%, 15% and 40% slower;
 // without them two ties and eight is ~14% slower), for Q8_0 two (1088 bytes; four ~5-10% slower).
-constexpr Block32Layout kQ4_0Layout{256, 4};
-constexpr Block32Layout kQ8_0Layout{512, 2};
+// The same sizes won again with the scales last (two ~14% and eight ~10% slower for Q4_0, four
+// ~25% for Q8_0).
+// Where the scales go depends on the kernels that read them, measured on two cores of an AMD EPYC
+// (alternated runs, median ratio, in two windows of the shared machine): the AVX-512 ones stream
+// Q4_0 0-14% and Q8_0 16-24% faster with the scales last, the AVX2 ones Q4_0 ~33% and Q8_0 ~5%
+// slower. (The K-quants' scales moved behind their quants streamed 23-33% slower.) The scalar
+// kernels read either; they take the AVX2 layout unless the tests pair them with the AVX-512 one.
+constexpr Block32Layout kQ4_0Layout{256, 4, false};
+constexpr Block32Layout kQ8_0Layout{512, 2, false};
+constexpr Block32Layout kQ4_0ScalesLastLayout{256, 4, true};
+constexpr Block32Layout kQ8_0ScalesLastLayout{512, 2, true};
 static_assert(kQ4_0Layout.group_bytes() % 64 == 0 && kQ8_0Layout.group_bytes() % 64 == 0);
 
 // Q4_K, per super-block of a tile, 2368 bytes: first scales[8][16] and mins[8][16] as bytes
