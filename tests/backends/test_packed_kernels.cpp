@@ -23,7 +23,8 @@ namespace {
 
 using test::gaussian_values;
 
-const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K};
+const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                                 GgmlType::Q6_K};
 
 struct Matrix {
     GgmlType type;
@@ -159,11 +160,17 @@ void expect_matches_scalar_kernels(PackedKernels (*kernels)(GgmlType), SimdLevel
                 const auto y_ref =
                     packed_product(*format, format->gemm, m, tiles, act_ref, n_tokens);
                 const auto y_fast = packed_product(*format, fast.gemm, m, tiles, act_ref, n_tokens);
-                for (size_t i = 0; i < y_ref.size(); ++i)
-                    ASSERT_NEAR(y_fast[i], y_ref[i],
-                                1e-4 * std::fabs(y_ref[i]) + 1e-5)  // FMA vs. multiply-add
-                        << name << " " << type_name(type) << " cols " << cols << " tokens "
-                        << n_tokens << " output " << i;
+                // FMA vs. multiply-add, and the order of the float sums: both round at the scale
+                // of the terms (sum |w| |x|, which the sum itself can be far below), not of y.
+                for (int64_t t = 0; t < n_tokens; ++t)
+                    for (int64_t r = 0; r < rows; ++r) {
+                        const size_t i = size_t(t * rows + r);
+                        ASSERT_NEAR(y_fast[i], y_ref[i],
+                                    1e-4 * std::fabs(y_ref[i]) +
+                                        1e-6 * magnitude(m, x.data() + t * cols, r) + 1e-6)
+                            << name << " " << type_name(type) << " cols " << cols << " tokens "
+                            << n_tokens << " token " << t << " row " << r;
+                    }
             }
         }
     }
@@ -179,9 +186,10 @@ TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
     expect_matches_scalar_kernels(packed_kernels_avx2, SimdLevel::avx2, "AVX2");
 }
 
-// Tiles of the largest quants the layouts hold (15 for nibbles, 63 for Q6_K, +-127 and -128 for
-// Q8_0, scales at their maximum) against activations of +-127 of one sign: the worst case for
-// every intermediate sum the SIMD kernels keep in 16 or 32 bits. Integer sums must come out exact.
+// Tiles of the largest quants the layouts hold (15 for nibbles, 31 for Q5_K, 63 for Q6_K, +-127 and
+// -128 for Q8_0, scales at their maximum) against activations of +-127 of one sign: the worst case
+// for every intermediate sum the SIMD kernels keep in 16 or 32 bits. Integer sums must come out
+// exact.
 TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
     const int64_t cols = 512, rows = 16;
     for (GgmlType type : kPackedTypes)
@@ -206,7 +214,7 @@ TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
                             block[0] = 0x00, block[1] = 0x3C;  // d
                             if (type == GgmlType::Q8_0 && variant == 0)
                                 std::memset(block + 2, 0x7F, 32);
-                        } else if (type == GgmlType::Q4_K) {
+                        } else if (type == GgmlType::Q4_K || type == GgmlType::Q5_K) {
                             block[0] = 0x00, block[1] = 0x3C, block[2] = 0x00, block[3] = 0x3C;
                         } else {  // Q6_K: ql, qh, scales (127 or -128), then d
                             std::memset(block + 192, variant == 0 ? 0x7F : 0x80, 16);

@@ -173,6 +173,37 @@ void q4_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
+size_t q5_k_tile_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(Q5_KSuperBlock);
+}
+
+void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t ns = cols / kSuperBlock;
+    auto* out = reinterpret_cast<Q5_KSuperBlock*>(tile);
+    for (int64_t s = 0; s < ns; ++s)
+        for (Q5_KBlock32& block : out[s].blocks) std::memset(block.high, 0, sizeof block.high);
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockQ5_K*>(rows + r * row_bytes);
+        for (int64_t s = 0; s < ns; ++s) {
+            uint8_t scales[8], mins[8];
+            unpack_k_scales(in[s].scales, scales, mins);
+            for (int j = 0; j < 8; ++j) {
+                // As Q4_K; the fifth bit of column c of sub-block j is bit j of qh[c].
+                const uint8_t* source = in[s].qs + 32 * (j / 2);
+                Q5_KBlock32& block = out[s].blocks[j];
+                put_nibbles(source, 4 * (j % 2), 0, r, block.low);
+                put_nibbles(source + 16, 4 * (j % 2), 1, r, block.low);
+                for (int c = 0; c < kBlock; ++c)
+                    block.high[4 * r + c % 4] |= uint8_t(((in[s].qh[c] >> j) & 1) << (c / 4));
+                out[s].scales[j][r] = scales[j];
+                out[s].mins[j][r] = mins[j];
+            }
+            out[s].d[r] = in[s].d;
+            out[s].dmin[r] = in[s].dmin;
+        }
+    }
+}
+
 size_t q6_k_tile_bytes(int64_t cols) {
     return size_t(cols / kSuperBlock) * sizeof(Q6_KSuperBlock);
 }
@@ -277,6 +308,33 @@ void q4_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
+void q5_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q5_KSuperBlock*>(tile);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t s = 0; s < ns; ++s) {
+                int32_t scaled = 0, mins = 0;
+                for (int j = 0; j < 8; ++j) {
+                    const Q5_KBlock32& block = w[s].blocks[j];
+                    int32_t sum = 0;
+                    for (int c = 0; c < kBlock; ++c)
+                        sum += (get_nibble(block.low, r, c) | q5_k_high_bit(block, r, c) << 4) *
+                               a[s].qs[kBlock * j + c];
+                    scaled += sum * w[s].scales[j][r];
+                    mins += w[s].mins[j][r] * a[s].sum32[j];
+                }
+                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
+                acc -= float(mins) * (fp16_to_fp32(w[s].dmin[r]) * a[s].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
 void q6_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                          int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t ns = cols / kSuperBlock;
@@ -324,6 +382,9 @@ constexpr PackedFormat kQ8_0Format{GgmlType::Q8_0,
 constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4_k_tile_bytes,
                                       q4_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q4_k_gemm_reference};
+constexpr PackedFormat kQ5_KReference{GgmlType::Q5_K,     kSuperBlock,        q5_k_tile_bytes,
+                                      q5_k_pack_tile,     k_activation_bytes, quantize_k_activation,
+                                      q5_k_gemm_reference};
 constexpr PackedFormat kQ6_KReference{GgmlType::Q6_K,     kSuperBlock,        q6_k_tile_bytes,
                                       q6_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q6_k_gemm_reference};
@@ -346,6 +407,8 @@ const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) 
             return scales_last ? &kQ8_0Format<kQ8_0ScalesLastLayout> : &kQ8_0Format<kQ8_0Layout>;
         case GgmlType::Q4_K:
             return &kQ4_KReference;
+        case GgmlType::Q5_K:
+            return &kQ5_KReference;
         case GgmlType::Q6_K:
             return &kQ6_KReference;
         default:
@@ -367,12 +430,14 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
         level_format(GgmlType::Q4_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q8_0)),
         level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
+        level_format(GgmlType::Q5_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_K)),
         level_format(GgmlType::Q6_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q6_K)),
     };
     static const PackedFormat avx2[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q8_0)),
         level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),
+        level_format(GgmlType::Q5_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_K)),
         level_format(GgmlType::Q6_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q6_K)),
     };
     const SimdLevel level = active_simd_level();

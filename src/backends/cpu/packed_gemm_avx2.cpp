@@ -187,19 +187,67 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     });
 }
 
-// ---- Q4_K ----
+// ---- Q4_K and Q5_K ----
 
-template <int T>
-void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
-                 int64_t y_stride) {
+// Adds each token's sum over sub-block j (rows of `half`), times the rows' scales, to scaled[t].
+struct Q4_KBlocks {
+    using SuperBlock = Q4_KSuperBlock;
+    template <int T>
+    static void add_scaled(const SuperBlock& block, int j, int half, const int8_t* const qs[T],
+                           __m256i scale, __m256i scaled[T]) {
+        __m256i pairs[T];
+        nibble_block_pairs<T>(block.qs[j], half, qs, pairs);
+        for (int t = 0; t < T; ++t)
+            scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(pairs[t], scale));
+    }
+};
+
+// Group g of a Q5_K block (rows of `half`) as unsigned 5-bit values: the nibbles, and the group's
+// fifth bits (bit g of each byte of the rows' high bits) shifted into bit 4 (the 16-bit shifts
+// carry bits across bytes, never into bit 4, which alone is kept).
+inline __m256i q5_k_group(const Q5_KBlock32& block, __m256i high, int g, int half) {
+    const __m256i shifted = g < 4   ? _mm256_slli_epi16(high, 4 - g)
+                            : g > 4 ? _mm256_srli_epi16(high, g - 4)
+                                    : high;
+    return _mm256_or_si256(nibble_group(block.low, g, half),
+                           _mm256_and_si256(shifted, _mm256_set1_epi8(0x10)));
+}
+
+// Each maddubs lane of 5-bit quants is at most 2 * 31 * 127 = 7874, so the pair sums widen to 32
+// bits every four groups rather than every eight.
+struct Q5_KBlocks {
+    using SuperBlock = Q5_KSuperBlock;
+    template <int T>
+    static void add_scaled(const SuperBlock& block, int j, int half, const int8_t* const qs[T],
+                           __m256i scale, __m256i scaled[T]) {
+        const __m256i high = load_half(block.blocks[j].high, half);
+        for (int first = 0; first < 8; first += 4) {
+            __m256i pairs[T];
+            for (int t = 0; t < T; ++t) pairs[t] = _mm256_setzero_si256();
+            for (int g = first; g < first + 4; ++g) {
+                const __m256i w = q5_k_group(block.blocks[j], high, g, half);
+                for (int t = 0; t < T; ++t)
+                    pairs[t] = _mm256_add_epi16(
+                        pairs[t], _mm256_maddubs_epi16(w, broadcast_dword(qs[t] + 4 * g)));
+            }
+            for (int t = 0; t < T; ++t)
+                scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(pairs[t], scale));
+        }
+    }
+};
+
+template <class Blocks, int T>
+void k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+              int64_t y_stride) {
+    using SuperBlock = typename Blocks::SuperBlock;
     constexpr int kHalves = kHalvesPerPass<T>;
     const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q4_KSuperBlock*>(tile);
+    const auto* w = reinterpret_cast<const SuperBlock*>(tile);
     const ActBlockK* a[T];
     for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
     over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
-            const Q4_KSuperBlock& block = w[s];
+            const SuperBlock& block = w[s];
             for (int h = 0; h < kHalves; ++h) {
                 const int half = first + h;
                 __m256i scaled[T], mins[T];
@@ -207,18 +255,15 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                 for (int j = 0; j < 8; ++j) {
                     const int8_t* qs[T];
                     for (int t = 0; t < T; ++t) qs[t] = a[t][s].qs + kBlock * j;
-                    __m256i pairs[T];
-                    nibble_block_pairs<T>(block.qs[j], half, qs, pairs);
                     // The pair sums (each < 2^15) times the 6-bit scale; the 6-bit min times the
                     // activations' sum (|sum32| <= 32 * 127 < 2^15).
                     const __m256i scale =
                         both_halves(widen_bytes<false>(block.scales[j] + kHalfRows * half));
+                    Blocks::template add_scaled<T>(block, j, half, qs, scale, scaled);
                     const __m256i min = widen_bytes<false>(block.mins[j] + kHalfRows * half);
-                    for (int t = 0; t < T; ++t) {
-                        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(pairs[t], scale));
+                    for (int t = 0; t < T; ++t)
                         mins[t] = _mm256_add_epi32(
                             mins[t], _mm256_madd_epi16(min, low_16(a[t][s].sum32[j])));
-                    }
                 }
                 const __m256 d = half_scales(reinterpret_cast<const uint8_t*>(block.d), half);
                 const __m256 dmin = half_scales(reinterpret_cast<const uint8_t*>(block.dmin), half);
@@ -382,6 +427,13 @@ void quantize_k(const float* x, int64_t cols, uint8_t* out) {
     }
 }
 
+template <class Blocks>
+void k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+            int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm_by_fours<k_tokens<Blocks, 4>, k_tokens<Blocks, 3>, k_tokens<Blocks, 2>,
+                  k_tokens<Blocks, 1>>(tile, cols, act, act_stride, n_tokens, y, y_stride);
+}
+
 }  // namespace
 
 PackedKernels packed_kernels_avx2(GgmlType type) {
@@ -391,8 +443,9 @@ PackedKernels packed_kernels_avx2(GgmlType type) {
         case GgmlType::Q8_0:
             return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
         case GgmlType::Q4_K:
-            return {gemm_by_fours<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>,
-                    quantize_k};
+            return {k_gemm<Q4_KBlocks>, quantize_k};
+        case GgmlType::Q5_K:
+            return {k_gemm<Q5_KBlocks>, quantize_k};
         case GgmlType::Q6_K:
             return {gemm_by_fours<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>,
                     quantize_k};

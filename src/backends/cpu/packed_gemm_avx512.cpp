@@ -167,13 +167,52 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     }
 }
 
-// ---- Q4_K: super-blocks of 256, per-row sub-block scales and mins ----
+// ---- Q4_K and Q5_K: super-blocks of 256, per-row sub-block scales and mins ----
 
-template <int T>
-void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
-                 int64_t y_stride) {
+struct Q4_KBlocks {
+    using SuperBlock = Q4_KSuperBlock;
+    static void unpack(const SuperBlock& block, int j, __m512i q[8]) {
+        unpack_nibbles(block.qs[j], q);
+    }
+    static __m512i one_token_dot(const SuperBlock& block, int j, const int8_t* a) {
+        return nibble_block_dot<4>(block.qs[j], a);
+    }
+};
+
+// The nibbles as in unpack_nibbles, each group's fifth bits shifted into bit 4 (the 16-bit shifts
+// carry bits across bytes, never into bit 4, which alone is kept).
+struct Q5_KBlocks {
+    using SuperBlock = Q5_KSuperBlock;
+    static void unpack(const SuperBlock& block, int j, __m512i q[8]) {
+        const Q5_KBlock32& b = block.blocks[j];
+        unpack_nibbles(b.low, q);
+        const __m512i high = _mm512_loadu_si512(b.high), fifth = _mm512_set1_epi8(0x10);
+        const __m512i bits[8] = {
+            _mm512_slli_epi16(high, 4),
+            _mm512_slli_epi16(high, 3),
+            _mm512_slli_epi16(high, 2),
+            _mm512_slli_epi16(high, 1),
+            high,
+            _mm512_srli_epi16(high, 1),
+            _mm512_srli_epi16(high, 2),
+            _mm512_srli_epi16(high, 3),
+        };
+        // 0xF8 is "a | (b & c)".
+        for (int g = 0; g < 8; ++g) q[g] = _mm512_ternarylogic_epi32(q[g], bits[g], fifth, 0xF8);
+    }
+    static __m512i one_token_dot(const SuperBlock& block, int j, const int8_t* a) {
+        __m512i q[8];
+        unpack(block, j, q);
+        return block_dot<4>(q, a);
+    }
+};
+
+template <class Blocks, int T>
+void k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+              int64_t y_stride) {
+    using SuperBlock = typename Blocks::SuperBlock;
     const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q4_KSuperBlock*>(tile);
+    const auto* w = reinterpret_cast<const SuperBlock*>(tile);
     const ActBlockK* a[T];
     __m512 acc[T];
     for (int t = 0; t < T; ++t) {
@@ -181,12 +220,12 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
         acc[t] = _mm512_setzero_ps();
     }
     for (int64_t s = 0; s < ns; ++s) {
-        const Q4_KSuperBlock& block = w[s];
+        const SuperBlock& block = w[s];
         __m512i scaled[T], mins[T];
         for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
             __m512i q[8];
-            if constexpr (T != 1) unpack_nibbles(block.qs[j], q);
+            if constexpr (T != 1) Blocks::unpack(block, j, q);
             const __m512i scale = _mm512_cvtepu8_epi32(
                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[j])));
             // Zero-extended to 32 bits, so the pairwise 16-bit product below multiplies the min
@@ -197,7 +236,7 @@ void q4_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                 const ActBlockK& x = a[t][s];
                 __m512i dot;
                 if constexpr (T == 1)
-                    dot = nibble_block_dot<4>(block.qs[j], x.qs + kBlock * j);
+                    dot = Blocks::one_token_dot(block, j, x.qs + kBlock * j);
                 else
                     dot = block_dot(q, x.qs + kBlock * j);
                 scaled[t] = _mm512_add_epi32(scaled[t], _mm512_mullo_epi32(dot, scale));
@@ -320,10 +359,11 @@ void q8_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act
                   block32_tokens<Q8_0Blocks, 2>, block32_tokens<Q8_0Blocks, 1>>(
         tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
-void q4_k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-               int64_t n_tokens, float* y, int64_t y_stride) {
-    gemm_by_fours<q4_k_tokens<4>, q4_k_tokens<3>, q4_k_tokens<2>, q4_k_tokens<1>>(
-        tile, cols, act, act_stride, n_tokens, y, y_stride);
+template <class Blocks>
+void k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+            int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm_by_fours<k_tokens<Blocks, 4>, k_tokens<Blocks, 3>, k_tokens<Blocks, 2>,
+                  k_tokens<Blocks, 1>>(tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
 void q6_k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                int64_t n_tokens, float* y, int64_t y_stride) {
@@ -391,7 +431,9 @@ PackedKernels packed_kernels_avx512(GgmlType type) {
         case GgmlType::Q8_0:
             return {q8_0_gemm, quantize_block32<128>};
         case GgmlType::Q4_K:
-            return {q4_k_gemm, quantize_k};
+            return {k_gemm<Q4_KBlocks>, quantize_k};
+        case GgmlType::Q5_K:
+            return {k_gemm<Q5_KBlocks>, quantize_k};
         case GgmlType::Q6_K:
             return {q6_k_gemm, quantize_k};
         default:

@@ -107,6 +107,30 @@ struct Q4_KSuperBlock {
 };
 static_assert(sizeof(Q4_KSuperBlock) == 2368 && offsetof(Q4_KSuperBlock, qs) % 64 == 0);
 
+// Q5_K, per super-block of a tile, 2880 bytes: scales, mins, d and dmin as in Q4_K, then 8
+// sub-blocks of 32 columns, each the low 4 bits of its quants in the nibble layout (256 bytes)
+// followed by their fifth bits (64 bytes): bit g of byte 4r + i holds that of row r, column
+// 4g + i, so that one shift by 4 - g brings group g's bits to where its quants need them.
+// x = d * scale * q - dmin * min.
+struct Q5_KBlock32 {
+    uint8_t low[256];
+    uint8_t high[64];
+};
+struct Q5_KSuperBlock {
+    uint8_t scales[8][16];
+    uint8_t mins[8][16];
+    uint16_t d[16];
+    uint16_t dmin[16];
+    Q5_KBlock32 blocks[8];
+};
+static_assert(sizeof(Q5_KSuperBlock) == 2880 && offsetof(Q5_KSuperBlock, blocks) % 64 == 0);
+
+namespace {  // a private copy per translation unit, as signed_max
+inline int q5_k_high_bit(const Q5_KBlock32& block, int r, int c) {
+    return (block.high[4 * r + c % 4] >> (c / 4)) & 1;
+}
+}  // namespace
+
 // Q6_K, per super-block of a tile, 3392 bytes (the original's 3360 and 32 of padding that keeps
 // every vector on a cache line): scales[16][16] (per 16 columns, sub-block major, signed) and
 // d[16], then 8 blocks of 32 columns, each the low 4 bits of its 6-bit quants in the nibble layout
