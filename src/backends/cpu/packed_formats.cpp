@@ -204,6 +204,28 @@ void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
+size_t iq4_xs_tile_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(IQ4_XSSuperBlock);
+}
+
+void iq4_xs_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t ns = cols / kSuperBlock;
+    auto* out = reinterpret_cast<IQ4_XSSuperBlock*>(tile);
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockIQ4_XS*>(rows + r * row_bytes);
+        for (int64_t s = 0; s < ns; ++s) {
+            for (int j = 0; j < 8; ++j) {
+                // As a Q4_0 block: columns 0..15 in the low nibbles, 16..31 in the high.
+                put_nibbles(in[s].qs + 16 * j, 0, 0, r, out[s].qs[j]);
+                put_nibbles(in[s].qs + 16 * j, 4, 1, r, out[s].qs[j]);
+                out[s].scales[j][r] = int8_t(iq4_xs_scale(in[s], j));
+            }
+            out[s].d[r] = in[s].d;
+        }
+    }
+    for (int64_t s = 0; s < ns; ++s) std::memset(out[s].padding, 0, sizeof out[s].padding);
+}
+
 size_t q6_k_tile_bytes(int64_t cols) {
     return size_t(cols / kSuperBlock) * sizeof(Q6_KSuperBlock);
 }
@@ -335,6 +357,29 @@ void q5_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
+void iq4_xs_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                           int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const IQ4_XSSuperBlock*>(tile);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t s = 0; s < ns; ++s) {
+                int32_t scaled = 0;
+                for (int j = 0; j < 8; ++j) {
+                    int32_t sum = 0;
+                    for (int c = 0; c < kBlock; ++c)
+                        sum += kIq4Values[get_nibble(w[s].qs[j], r, c)] * a[s].qs[kBlock * j + c];
+                    scaled += sum * w[s].scales[j][r];
+                }
+                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
 void q6_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                          int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t ns = cols / kSuperBlock;
@@ -385,6 +430,9 @@ constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4
 constexpr PackedFormat kQ5_KReference{GgmlType::Q5_K,     kSuperBlock,        q5_k_tile_bytes,
                                       q5_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q5_k_gemm_reference};
+constexpr PackedFormat kIQ4_XSReference{
+    GgmlType::IQ4_XS,   kSuperBlock,           iq4_xs_tile_bytes,    iq4_xs_pack_tile,
+    k_activation_bytes, quantize_k_activation, iq4_xs_gemm_reference};
 constexpr PackedFormat kQ6_KReference{GgmlType::Q6_K,     kSuperBlock,        q6_k_tile_bytes,
                                       q6_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q6_k_gemm_reference};
@@ -411,6 +459,8 @@ const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) 
             return &kQ5_KReference;
         case GgmlType::Q6_K:
             return &kQ6_KReference;
+        case GgmlType::IQ4_XS:
+            return &kIQ4_XSReference;
         default:
             return nullptr;
     }
@@ -432,6 +482,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
         level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
         level_format(GgmlType::Q5_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_K)),
         level_format(GgmlType::Q6_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q6_K)),
+        level_format(GgmlType::IQ4_XS, SimdLevel::avx512, packed_kernels_avx512(GgmlType::IQ4_XS)),
     };
     static const PackedFormat avx2[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
@@ -439,6 +490,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
         level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),
         level_format(GgmlType::Q5_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_K)),
         level_format(GgmlType::Q6_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q6_K)),
+        level_format(GgmlType::IQ4_XS, SimdLevel::avx2, packed_kernels_avx2(GgmlType::IQ4_XS)),
     };
     const SimdLevel level = active_simd_level();
     if (level < SimdLevel::avx2) return nullptr;

@@ -12,6 +12,7 @@
 #include "backends/cpu/avx512_intrinsics.h"
 #include "backends/cpu/packed_gemm_driver.h"
 #include "backends/cpu/packed_layouts.h"
+#include "backends/cpu/quant_blocks.h"
 
 namespace uma::cpu::detail {
 namespace {
@@ -258,6 +259,55 @@ void k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_
     for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+// ---- IQ4_XS: super-blocks of 256, 4-bit indices into a table, signed per-row scales ----
+
+// The table entries plus 128, as unsigned bytes, in every 128-bit lane (vpshufb looks up within a
+// lane): sum (v + 128) a = sum v a + 128 sum a, and 128 sum a comes off per sub-block.
+inline __m512i iq4_table() {
+    alignas(16) uint8_t shifted[16];
+    for (int i = 0; i < 16; ++i) shifted[i] = uint8_t(blocks::kIq4Values[i] + 128);
+    return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(shifted)));
+}
+
+template <int T>
+void iq4_xs_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                   float* y, int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const IQ4_XSSuperBlock*>(tile);
+    const __m512i table = iq4_table();
+    const ActBlockK* a[T];
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) {
+        a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        acc[t] = _mm512_setzero_ps();
+    }
+    for (int64_t s = 0; s < ns; ++s) {
+        const IQ4_XSSuperBlock& block = w[s];
+        __m512i scaled[T];
+        for (int t = 0; t < T; ++t) scaled[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {
+            __m512i q[8];
+            unpack_nibbles(block.qs[j], q);
+            for (int g = 0; g < 8; ++g) q[g] = _mm512_shuffle_epi8(table, q[g]);
+            const __m512i scale = _mm512_cvtepi8_epi32(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[j])));
+            for (int t = 0; t < T; ++t) {
+                const ActBlockK& x = a[t][s];
+                const __m512i dot = block_dot < T == 1 ? 4
+                                                       : 2 > (q, x.qs + kBlock * j,
+                                                              _mm512_set1_epi32(-128 * x.sum32[j]));
+                scaled[t] = _mm512_add_epi32(scaled[t], _mm512_mullo_epi32(dot, scale));
+            }
+        }
+        const __m512 d =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.d)));
+        for (int t = 0; t < T; ++t)
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]),
+                                     _mm512_mul_ps(d, _mm512_set1_ps(a[t][s].d)), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
 // ---- Q6_K: super-blocks of 256, signed per-row scales per 16 columns ----
 
 // The eight groups of a 32-column block as unsigned 6-bit values: low nibbles as in
@@ -436,6 +486,10 @@ PackedKernels packed_kernels_avx512(GgmlType type) {
             return {k_gemm<Q5_KBlocks>, quantize_k};
         case GgmlType::Q6_K:
             return {q6_k_gemm, quantize_k};
+        case GgmlType::IQ4_XS:
+            return {gemm_by_fours<iq4_xs_tokens<4>, iq4_xs_tokens<3>, iq4_xs_tokens<2>,
+                                  iq4_xs_tokens<1>>,
+                    quantize_k};
         default:
             return {};
     }

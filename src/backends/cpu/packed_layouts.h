@@ -131,6 +131,18 @@ inline int q5_k_high_bit(const Q5_KBlock32& block, int r, int c) {
 }
 }  // namespace
 
+// IQ4_XS, per super-block of a tile, 2240 bytes: the sub-blocks' signed scales (scale - 32) and
+// d[16] as fp16, 32 bytes of padding that keep the quants on cache lines, then 8 sub-blocks of 32
+// columns, each its 4-bit indices into kIq4Values in the nibble layout (256 bytes).
+// x = d * scale * kIq4Values[q].
+struct IQ4_XSSuperBlock {
+    int8_t scales[8][16];
+    uint16_t d[16];
+    uint8_t padding[32];
+    uint8_t qs[8][256];
+};
+static_assert(sizeof(IQ4_XSSuperBlock) == 2240 && offsetof(IQ4_XSSuperBlock, qs) % 64 == 0);
+
 // Q6_K, per super-block of a tile, 3392 bytes (the original's 3360 and 32 of padding that keeps
 // every vector on a cache line): scales[16][16] (per 16 columns, sub-block major, signed) and
 // d[16], then 8 blocks of 32 columns, each the low 4 bits of its 6-bit quants in the nibble layout
