@@ -23,7 +23,7 @@ namespace {
 
 using test::gaussian_values;
 
-const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K,
+const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q3_K,  GgmlType::Q4_K,
                                  GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
 
 // Whether a level has kernels for a packed type (AVX2 has none for IQ4_XS, whose rows it then
@@ -226,6 +226,8 @@ TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
                                 std::memset(block + 2, 0x7F, 32);
                         } else if (type == GgmlType::IQ4_XS) {
                             block[0] = 0x00, block[1] = 0x3C;  // d; scales 31 (or -24 and 0)
+                        } else if (type == GgmlType::Q3_K) {
+                            block[108] = 0x00, block[109] = 0x3C;  // d; quants 3 (or mostly -4)
                         } else if (type == GgmlType::Q4_K || type == GgmlType::Q5_K) {
                             block[0] = 0x00, block[1] = 0x3C, block[2] = 0x00, block[3] = 0x3C;
                         } else {  // Q6_K: ql, qh, scales (127 or -128), then d

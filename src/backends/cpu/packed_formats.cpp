@@ -204,6 +204,39 @@ void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
+size_t q3_k_tile_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(Q3_KSuperBlock);
+}
+
+void q3_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t ns = cols / kSuperBlock;
+    auto* out = reinterpret_cast<Q3_KSuperBlock*>(tile);
+    std::memset(tile, 0, q3_k_tile_bytes(cols));
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockQ3_K*>(rows + r * row_bytes);
+        for (int64_t s = 0; s < ns; ++s) {
+            for (int j = 0; j < 8; ++j) {
+                Q3_KBlock32& block = out[s].blocks[j];
+                for (int c = 0; c < kBlock; ++c) {
+                    // Element e's low bits: bits 2 ((e % 128) / 32) of qs[32 (e / 128) + e % 32];
+                    // its high bit (set: q + 4 >= 4): bit e / 32 of hmask[e % 32].
+                    const int e = kBlock * j + c;
+                    const int low =
+                        (in[s].qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+                    const int high = (in[s].hmask[e % 32] >> (e / 32)) & 1;
+                    const int g = c / 4, byte = 4 * r + c % 4;
+                    block.low[64 * (g / 4) + byte] |= uint8_t(low << (2 * (g % 4)));
+                    block.high[byte] |= uint8_t(high << g);
+                }
+            }
+            int8_t scales[16];
+            unpack_q3_k_scales(in[s].scales, scales);
+            for (int k = 0; k < 16; ++k) out[s].scales[k][r] = scales[k];
+            out[s].d[r] = in[s].d;
+        }
+    }
+}
+
 size_t iq4_xs_tile_bytes(int64_t cols) {
     return size_t(cols / kSuperBlock) * sizeof(IQ4_XSSuperBlock);
 }
@@ -357,6 +390,30 @@ void q5_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
+void q3_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q3_KSuperBlock*>(tile);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t s = 0; s < ns; ++s) {
+                int32_t scaled = 0;
+                for (int k = 0; k < 16; ++k) {
+                    const int j = k / 2;
+                    int32_t sum = 0;
+                    for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c)
+                        sum += (q3_k_quant(w[s].blocks[j], r, c) - 4) * a[s].qs[kBlock * j + c];
+                    scaled += sum * w[s].scales[k][r];
+                }
+                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
 void iq4_xs_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                            int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t ns = cols / kSuperBlock;
@@ -430,6 +487,9 @@ constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4
 constexpr PackedFormat kQ5_KReference{GgmlType::Q5_K,     kSuperBlock,        q5_k_tile_bytes,
                                       q5_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q5_k_gemm_reference};
+constexpr PackedFormat kQ3_KReference{GgmlType::Q3_K,     kSuperBlock,        q3_k_tile_bytes,
+                                      q3_k_pack_tile,     k_activation_bytes, quantize_k_activation,
+                                      q3_k_gemm_reference};
 constexpr PackedFormat kIQ4_XSReference{
     GgmlType::IQ4_XS,   kSuperBlock,           iq4_xs_tile_bytes,    iq4_xs_pack_tile,
     k_activation_bytes, quantize_k_activation, iq4_xs_gemm_reference};
@@ -453,6 +513,8 @@ const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) 
             return scales_last ? &kQ4_0Format<kQ4_0ScalesLastLayout> : &kQ4_0Format<kQ4_0Layout>;
         case GgmlType::Q8_0:
             return scales_last ? &kQ8_0Format<kQ8_0ScalesLastLayout> : &kQ8_0Format<kQ8_0Layout>;
+        case GgmlType::Q3_K:
+            return &kQ3_KReference;
         case GgmlType::Q4_K:
             return &kQ4_KReference;
         case GgmlType::Q5_K:
@@ -479,6 +541,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     static const PackedFormat avx512[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q8_0)),
+        level_format(GgmlType::Q3_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
         level_format(GgmlType::Q5_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_K)),
         level_format(GgmlType::Q6_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q6_K)),
@@ -487,6 +550,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     static const PackedFormat avx2[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q8_0)),
+        level_format(GgmlType::Q3_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),
         level_format(GgmlType::Q5_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_K)),
         level_format(GgmlType::Q6_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q6_K)),

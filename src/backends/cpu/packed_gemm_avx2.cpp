@@ -296,27 +296,61 @@ inline void unpack_q6_k(const Q6_KBlock32& block, int half, __m256i w[8]) {
     }
 }
 
+// The eight groups of a Q3_K block (rows of `half`) as unsigned 3-bit values (q + 4): the bit
+// pairs of `low` as Q6_K's high bits, the third bit of group g from bit g of `high` (the 16-bit
+// shifts carry bits across bytes, which the masks drop).
+inline void unpack_q3_k(const Q3_KBlock32& block, int half, __m256i w[8]) {
+    const __m256i two = _mm256_set1_epi8(0x03), third = _mm256_set1_epi8(0x04);
+    const __m256i low[2] = {load_half(block.low, half), load_half(block.low + 64, half)};
+    const __m256i high = load_half(block.high, half);
+    for (int g = 0; g < 8; ++g) {
+        const __m256i pairs = _mm256_and_si256(_mm256_srli_epi16(low[g / 4], 2 * (g % 4)), two);
+        const __m256i top = g < 2   ? _mm256_slli_epi16(high, 2 - g)
+                            : g > 2 ? _mm256_srli_epi16(high, g - 2)
+                                    : high;
+        w[g] = _mm256_or_si256(pairs, _mm256_and_si256(top, third));
+    }
+}
+
+// Q6_K and Q3_K: blocks of 32 columns whose quants are stored as q + 2^kOffsetShift, unsigned,
+// with a signed scale per 16 columns.
+struct Q6_KBlocks {
+    using SuperBlock = Q6_KSuperBlock;
+    static constexpr int kOffsetShift = 5;
+    static void unpack(const SuperBlock& block, int j, int half, __m256i w[8]) {
+        unpack_q6_k(block.blocks[j], half, w);
+    }
+};
+struct Q3_KBlocks {
+    using SuperBlock = Q3_KSuperBlock;
+    static constexpr int kOffsetShift = 2;
+    static void unpack(const SuperBlock& block, int j, int half, __m256i w[8]) {
+        unpack_q3_k(block.blocks[j], half, w);
+    }
+};
+
 // Per 16 columns: maddubs lanes reach 2 * 63 * 127 = 16002, so two groups share a 16-bit sum and
 // each pair of groups widens on its own with the (signed) scale.
-template <int T>
-void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
-                 int64_t y_stride) {
+template <class Blocks, int T>
+void sixteen_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                    float* y, int64_t y_stride) {
+    using SuperBlock = typename Blocks::SuperBlock;
     constexpr int kHalves = kHalvesPerPass<T>;
     const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q6_KSuperBlock*>(tile);
+    const auto* w = reinterpret_cast<const SuperBlock*>(tile);
     const ActBlockK* a[T];
     for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
     over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
-            const Q6_KSuperBlock& block = w[s];
+            const SuperBlock& block = w[s];
             for (int h = 0; h < kHalves; ++h) {
                 const int half = first + h;
-                // sum (q - 32) a = sum q a - 32 sum a: the second term through `offsets`.
+                // sum (q - offset) a = sum q a - offset sum a: the second term through `offsets`.
                 __m256i scaled[T], offsets[T];
                 for (int t = 0; t < T; ++t) scaled[t] = offsets[t] = _mm256_setzero_si256();
                 __m256i w[8];
                 for (int k = 0; k < 16; ++k) {
-                    if (k % 2 == 0) unpack_q6_k(block.blocks[k / 2], half, w);
+                    if (k % 2 == 0) Blocks::unpack(block, k / 2, half, w);
                     const __m256i wide = widen_bytes<true>(block.scales[k] + kHalfRows * half);
                     const __m256i scale = both_halves(wide), scale16 = low_half(wide);
                     for (int pair = 0; pair < 2; ++pair) {
@@ -336,8 +370,8 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
                 }
                 const __m256 d = half_scales(reinterpret_cast<const uint8_t*>(block.d), half);
                 for (int t = 0; t < T; ++t) {
-                    const __m256i sum =
-                        _mm256_sub_epi32(scaled[t], _mm256_slli_epi32(offsets[t], 5));
+                    const __m256i sum = _mm256_sub_epi32(
+                        scaled[t], _mm256_slli_epi32(offsets[t], Blocks::kOffsetShift));
                     acc[h][t] =
                         _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
                                         _mm256_mul_ps(d, _mm256_set1_ps(a[t][s].d)), acc[h][t]);
@@ -428,6 +462,13 @@ void quantize_k(const float* x, int64_t cols, uint8_t* out) {
 }
 
 template <class Blocks>
+void sixteen_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                  int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm_by_fours<sixteen_tokens<Blocks, 4>, sixteen_tokens<Blocks, 3>, sixteen_tokens<Blocks, 2>,
+                  sixteen_tokens<Blocks, 1>>(tile, cols, act, act_stride, n_tokens, y, y_stride);
+}
+
+template <class Blocks>
 void k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
             int64_t n_tokens, float* y, int64_t y_stride) {
     gemm_by_fours<k_tokens<Blocks, 4>, k_tokens<Blocks, 3>, k_tokens<Blocks, 2>,
@@ -446,9 +487,10 @@ PackedKernels packed_kernels_avx2(GgmlType type) {
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:
             return {k_gemm<Q5_KBlocks>, quantize_k};
+        case GgmlType::Q3_K:
+            return {sixteen_gemm<Q3_KBlocks>, quantize_k};
         case GgmlType::Q6_K:
-            return {gemm_by_fours<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>,
-                    quantize_k};
+            return {sixteen_gemm<Q6_KBlocks>, quantize_k};
         default:
             return {};
     }

@@ -329,6 +329,25 @@ inline void unpack_q6_k(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
     }
 }
 
+// The eight groups of a Q3_K block as unsigned 3-bit values (q + 4): the bit pairs of `low` as
+// Q6_K's high bits, the third bit of group g from bit g of `high` (the 16-bit shifts carry bits
+// across bytes, which the masks drop).
+inline void unpack_q3_k(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
+    const __m512i two = _mm512_set1_epi8(0x03), third = _mm512_set1_epi8(0x04);
+    const __m512i l[2] = {_mm512_loadu_si512(low), _mm512_loadu_si512(low + 64)};
+    const __m512i h = _mm512_loadu_si512(high);
+    const __m512i top[8] = {
+        _mm512_slli_epi16(h, 2), _mm512_slli_epi16(h, 1), h,
+        _mm512_srli_epi16(h, 1), _mm512_srli_epi16(h, 2), _mm512_srli_epi16(h, 3),
+        _mm512_srli_epi16(h, 4), _mm512_srli_epi16(h, 5),
+    };
+    for (int g = 0; g < 8; ++g) {
+        const __m512i pairs = _mm512_and_si512(_mm512_srli_epi16(l[g / 4], 2 * (g % 4)), two);
+        // 0xF8 is "a | (b & c)".
+        w[g] = _mm512_ternarylogic_epi32(pairs, top[g], third, 0xF8);
+    }
+}
+
 inline __m512i half_block_dot(const __m512i w[4], const int8_t* a) {
     __m512i even = dot4(_mm512_setzero_si512(), w[0], a);
     __m512i odd = dot4(_mm512_setzero_si512(), w[1], a + 4);
@@ -337,11 +356,29 @@ inline __m512i half_block_dot(const __m512i w[4], const int8_t* a) {
     return _mm512_add_epi32(even, odd);
 }
 
-template <int T>
-void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
-                 int64_t y_stride) {
+// Q6_K and Q3_K: blocks of 32 columns whose quants are stored as q + kOffset, unsigned, with a
+// signed scale per 16 columns.
+struct Q6_KBlocks {
+    using SuperBlock = Q6_KSuperBlock;
+    static constexpr int kOffset = 32;
+    static void unpack(const SuperBlock& block, int j, __m512i q[8]) {
+        unpack_q6_k(block.blocks[j].low, block.blocks[j].high, q);
+    }
+};
+struct Q3_KBlocks {
+    using SuperBlock = Q3_KSuperBlock;
+    static constexpr int kOffset = 4;
+    static void unpack(const SuperBlock& block, int j, __m512i q[8]) {
+        unpack_q3_k(block.blocks[j].low, block.blocks[j].high, q);
+    }
+};
+
+template <class Blocks, int T>
+void sixteen_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                    float* y, int64_t y_stride) {
+    using SuperBlock = typename Blocks::SuperBlock;
     const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q6_KSuperBlock*>(tile);
+    const auto* w = reinterpret_cast<const SuperBlock*>(tile);
     const ActBlockK* a[T];
     __m512 acc[T];
     for (int t = 0; t < T; ++t) {
@@ -349,22 +386,23 @@ void q6_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
         acc[t] = _mm512_setzero_ps();
     }
     for (int64_t s = 0; s < ns; ++s) {
-        const Q6_KSuperBlock& block = w[s];
+        const SuperBlock& block = w[s];
         __m512i scaled[T];
         for (int t = 0; t < T; ++t) scaled[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
             __m512i q[8];
-            unpack_q6_k(block.blocks[j].low, block.blocks[j].high, q);
+            Blocks::unpack(block, j, q);
             for (int half = 0; half < 2; ++half) {
                 const int k = 2 * j + half;
                 const __m512i scale = _mm512_cvtepi8_epi32(
                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[k])));
                 for (int t = 0; t < T; ++t) {
                     const ActBlockK& x = a[t][s];
-                    // sum (q - 32) a = sum q a - 32 sum a, the second term the same in every row.
+                    // sum (q - offset) a = sum q a - offset sum a, the second term the same in
+                    // every row.
                     const __m512i sum = _mm512_sub_epi32(
                         half_block_dot(q + 4 * half, x.qs + kBlock * j + 16 * half),
-                        _mm512_set1_epi32(32 * x.sum16[k]));
+                        _mm512_set1_epi32(Blocks::kOffset * x.sum16[k]));
                     scaled[t] = _mm512_add_epi32(scaled[t], _mm512_mullo_epi32(sum, scale));
                 }
             }
@@ -415,10 +453,11 @@ void k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_st
     gemm_by_fours<k_tokens<Blocks, 4>, k_tokens<Blocks, 3>, k_tokens<Blocks, 2>,
                   k_tokens<Blocks, 1>>(tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
-void q6_k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-               int64_t n_tokens, float* y, int64_t y_stride) {
-    gemm_by_fours<q6_k_tokens<4>, q6_k_tokens<3>, q6_k_tokens<2>, q6_k_tokens<1>>(
-        tile, cols, act, act_stride, n_tokens, y, y_stride);
+template <class Blocks>
+void sixteen_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                  int64_t n_tokens, float* y, int64_t y_stride) {
+    gemm_by_fours<sixteen_tokens<Blocks, 4>, sixteen_tokens<Blocks, 3>, sixteen_tokens<Blocks, 2>,
+                  sixteen_tokens<Blocks, 1>>(tile, cols, act, act_stride, n_tokens, y, y_stride);
 }
 
 // ---- activations (byte for byte as the scalar reference) ----
@@ -484,8 +523,10 @@ PackedKernels packed_kernels_avx512(GgmlType type) {
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:
             return {k_gemm<Q5_KBlocks>, quantize_k};
+        case GgmlType::Q3_K:
+            return {sixteen_gemm<Q3_KBlocks>, quantize_k};
         case GgmlType::Q6_K:
-            return {q6_k_gemm, quantize_k};
+            return {sixteen_gemm<Q6_KBlocks>, quantize_k};
         case GgmlType::IQ4_XS:
             return {gemm_by_fours<iq4_xs_tokens<4>, iq4_xs_tokens<3>, iq4_xs_tokens<2>,
                                   iq4_xs_tokens<1>>,

@@ -131,6 +131,32 @@ inline int q5_k_high_bit(const Q5_KBlock32& block, int r, int c) {
 }
 }  // namespace
 
+// Q3_K, per super-block of a tile, 1856 bytes: scales[16][16] (per 16 columns, signed) and d[16]
+// as in Q6_K, then 8 blocks of 32 columns, each the low two bits of its quants plus 4 (0..7, so
+// unsigned) in the bit pairs of Q6_K's high bits (128 bytes: bits 2s..2s+1 of byte 4r + i of vector
+// h hold row r, column 4(4h + s) + i) followed by their third bits as in Q5_K's fifth (64 bytes:
+// bit g of byte 4r + i for row r, column 4g + i). x = d * scale * (q - 4).
+struct Q3_KBlock32 {
+    uint8_t low[128];
+    uint8_t high[64];
+};
+struct Q3_KSuperBlock {
+    int8_t scales[16][16];
+    uint16_t d[16];
+    uint8_t padding[32];
+    Q3_KBlock32 blocks[8];
+};
+static_assert(sizeof(Q3_KSuperBlock) == 1856 && offsetof(Q3_KSuperBlock, blocks) % 64 == 0);
+
+namespace {  // a private copy per translation unit, as signed_max
+// The stored quant (q + 4, 0..7) of row r, column c of a Q3_K block.
+inline int q3_k_quant(const Q3_KBlock32& block, int r, int c) {
+    const int g = c / 4, byte = 4 * r + c % 4;
+    const int low = (block.low[64 * (g / 4) + byte] >> (2 * (g % 4))) & 3;
+    return low | ((block.high[byte] >> g) & 1) << 2;
+}
+}  // namespace
+
 // IQ4_XS, per super-block of a tile, 2240 bytes: the sub-blocks' signed scales (scale - 32) and
 // d[16] as fp16, 32 bytes of padding that keep the quants on cache lines, then 8 sub-blocks of 32
 // columns, each its 4-bit indices into kIq4Values in the nibble layout (256 bytes).
