@@ -23,13 +23,13 @@ namespace {
 
 using test::gaussian_values;
 
-const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q3_K,  GgmlType::Q4_K,
-                                 GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
+const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,
+                                 GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
 
-// Whether a level has kernels for a packed type (AVX2 has none for IQ4_XS, whose rows it then
-// multiplies in place).
+// Whether a level has kernels for a packed type (AVX2 has none for Q2_K and IQ4_XS, whose rows it
+// then multiplies in place).
 bool has_kernels(SimdLevel level, GgmlType type) {
-    return !(level == SimdLevel::avx2 && type == GgmlType::IQ4_XS);
+    return !(level == SimdLevel::avx2 && (type == GgmlType::Q2_K || type == GgmlType::IQ4_XS));
 }
 
 struct Matrix {
@@ -226,6 +226,9 @@ TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
                                 std::memset(block + 2, 0x7F, 32);
                         } else if (type == GgmlType::IQ4_XS) {
                             block[0] = 0x00, block[1] = 0x3C;  // d; scales 31 (or -24 and 0)
+                        } else if (type == GgmlType::Q2_K) {
+                            // scales and mins 15 (or 0 and 8), quants 3 (or 2 and 0); d, dmin 1
+                            block[80] = 0x00, block[81] = 0x3C, block[82] = 0x00, block[83] = 0x3C;
                         } else if (type == GgmlType::Q3_K) {
                             block[108] = 0x00, block[109] = 0x3C;  // d; quants 3 (or mostly -4)
                         } else if (type == GgmlType::Q4_K || type == GgmlType::Q5_K) {

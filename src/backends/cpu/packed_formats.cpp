@@ -204,6 +204,38 @@ void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
+// Bit pair (0..3) `value` of row r, column c into a 128-byte block of bit pairs (see bit_pair).
+void put_bit_pair(uint8_t* pairs, int r, int c, int value) {
+    const int g = c / 4;
+    pairs[64 * (g / 4) + 4 * r + c % 4] |= uint8_t(value << (2 * (g % 4)));
+}
+
+// The 2-bit quant of element e of a Q2_K / Q3_K super-block's planes: bits 2 ((e % 128) / 32) of
+// qs[32 (e / 128) + e % 32].
+int plane_bits(const uint8_t qs[64], int e) {
+    return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+}
+
+size_t q2_k_tile_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(Q2_KSuperBlock);
+}
+
+void q2_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    const int64_t ns = cols / kSuperBlock;
+    auto* out = reinterpret_cast<Q2_KSuperBlock*>(tile);
+    std::memset(tile, 0, q2_k_tile_bytes(cols));
+    for (int r = 0; r < kRows; ++r) {
+        const auto* in = reinterpret_cast<const BlockQ2_K*>(rows + r * row_bytes);
+        for (int64_t s = 0; s < ns; ++s) {
+            for (int e = 0; e < kSuperBlock; ++e)
+                put_bit_pair(out[s].qs[e / kBlock], r, e % kBlock, plane_bits(in[s].qs, e));
+            for (int k = 0; k < 16; ++k) out[s].scales[k][r] = in[s].scales[k];
+            out[s].d[r] = in[s].d;
+            out[s].dmin[r] = in[s].dmin;
+        }
+    }
+}
+
 size_t q3_k_tile_bytes(int64_t cols) {
     return size_t(cols / kSuperBlock) * sizeof(Q3_KSuperBlock);
 }
@@ -218,15 +250,11 @@ void q3_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
             for (int j = 0; j < 8; ++j) {
                 Q3_KBlock32& block = out[s].blocks[j];
                 for (int c = 0; c < kBlock; ++c) {
-                    // Element e's low bits: bits 2 ((e % 128) / 32) of qs[32 (e / 128) + e % 32];
-                    // its high bit (set: q + 4 >= 4): bit e / 32 of hmask[e % 32].
+                    // Element e's high bit (set: q + 4 >= 4) is bit e / 32 of hmask[e % 32].
                     const int e = kBlock * j + c;
-                    const int low =
-                        (in[s].qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
-                    const int high = (in[s].hmask[e % 32] >> (e / 32)) & 1;
-                    const int g = c / 4, byte = 4 * r + c % 4;
-                    block.low[64 * (g / 4) + byte] |= uint8_t(low << (2 * (g % 4)));
-                    block.high[byte] |= uint8_t(high << g);
+                    put_bit_pair(block.low, r, c, plane_bits(in[s].qs, e));
+                    block.high[4 * r + c % 4] |=
+                        uint8_t(((in[s].hmask[e % 32] >> (e / 32)) & 1) << (c / 4));
                 }
             }
             int8_t scales[16];
@@ -390,6 +418,32 @@ void q5_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
+void q2_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                         int64_t n_tokens, float* y, int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q2_KSuperBlock*>(tile);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0;
+            for (int64_t s = 0; s < ns; ++s) {
+                int32_t scaled = 0, mins = 0;
+                for (int k = 0; k < 16; ++k) {
+                    const int j = k / 2;
+                    int32_t sum = 0;
+                    for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c)
+                        sum += bit_pair(w[s].qs[j], r, c) * a[s].qs[kBlock * j + c];
+                    scaled += sum * (w[s].scales[k][r] & 0xF);
+                    mins += (w[s].scales[k][r] >> 4) * a[s].sum16[k];
+                }
+                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
+                acc -= float(mins) * (fp16_to_fp32(w[s].dmin[r]) * a[s].d);
+            }
+            y[t * y_stride + r] = acc;
+        }
+    }
+}
+
 void q3_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                          int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t ns = cols / kSuperBlock;
@@ -487,6 +541,9 @@ constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4
 constexpr PackedFormat kQ5_KReference{GgmlType::Q5_K,     kSuperBlock,        q5_k_tile_bytes,
                                       q5_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q5_k_gemm_reference};
+constexpr PackedFormat kQ2_KReference{GgmlType::Q2_K,     kSuperBlock,        q2_k_tile_bytes,
+                                      q2_k_pack_tile,     k_activation_bytes, quantize_k_activation,
+                                      q2_k_gemm_reference};
 constexpr PackedFormat kQ3_KReference{GgmlType::Q3_K,     kSuperBlock,        q3_k_tile_bytes,
                                       q3_k_pack_tile,     k_activation_bytes, quantize_k_activation,
                                       q3_k_gemm_reference};
@@ -513,6 +570,8 @@ const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) 
             return scales_last ? &kQ4_0Format<kQ4_0ScalesLastLayout> : &kQ4_0Format<kQ4_0Layout>;
         case GgmlType::Q8_0:
             return scales_last ? &kQ8_0Format<kQ8_0ScalesLastLayout> : &kQ8_0Format<kQ8_0Layout>;
+        case GgmlType::Q2_K:
+            return &kQ2_KReference;
         case GgmlType::Q3_K:
             return &kQ3_KReference;
         case GgmlType::Q4_K:
@@ -541,6 +600,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     static const PackedFormat avx512[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q8_0)),
+        level_format(GgmlType::Q2_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q2_K)),
         level_format(GgmlType::Q3_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
         level_format(GgmlType::Q5_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_K)),
@@ -550,6 +610,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     static const PackedFormat avx2[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q8_0)),
+        level_format(GgmlType::Q2_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q2_K)),
         level_format(GgmlType::Q3_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),
         level_format(GgmlType::Q5_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_K)),

@@ -329,23 +329,28 @@ inline void unpack_q6_k(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
     }
 }
 
-// The eight groups of a Q3_K block as unsigned 3-bit values (q + 4): the bit pairs of `low` as
-// Q6_K's high bits, the third bit of group g from bit g of `high` (the 16-bit shifts carry bits
-// across bytes, which the masks drop).
+// The eight groups of 128 bytes of bit pairs (Q2_K's quants, Q3_K's low bits): group g from bits
+// 2 (g % 4) of vector g / 4 (the 16-bit shifts carry bits across bytes, which the mask drops).
+inline void unpack_bit_pairs(const uint8_t* pairs, __m512i w[8]) {
+    const __m512i two = _mm512_set1_epi8(0x03);
+    const __m512i v[2] = {_mm512_loadu_si512(pairs), _mm512_loadu_si512(pairs + 64)};
+    for (int g = 0; g < 8; ++g)
+        w[g] = _mm512_and_si512(_mm512_srli_epi16(v[g / 4], 2 * (g % 4)), two);
+}
+
+// The eight groups of a Q3_K block as unsigned 3-bit values (q + 4): the bit pairs, and the third
+// bit of group g from bit g of `high`, shifted into bit 2.
 inline void unpack_q3_k(const uint8_t* low, const uint8_t* high, __m512i w[8]) {
-    const __m512i two = _mm512_set1_epi8(0x03), third = _mm512_set1_epi8(0x04);
-    const __m512i l[2] = {_mm512_loadu_si512(low), _mm512_loadu_si512(low + 64)};
+    unpack_bit_pairs(low, w);
+    const __m512i third = _mm512_set1_epi8(0x04);
     const __m512i h = _mm512_loadu_si512(high);
     const __m512i top[8] = {
         _mm512_slli_epi16(h, 2), _mm512_slli_epi16(h, 1), h,
         _mm512_srli_epi16(h, 1), _mm512_srli_epi16(h, 2), _mm512_srli_epi16(h, 3),
         _mm512_srli_epi16(h, 4), _mm512_srli_epi16(h, 5),
     };
-    for (int g = 0; g < 8; ++g) {
-        const __m512i pairs = _mm512_and_si512(_mm512_srli_epi16(l[g / 4], 2 * (g % 4)), two);
-        // 0xF8 is "a | (b & c)".
-        w[g] = _mm512_ternarylogic_epi32(pairs, top[g], third, 0xF8);
-    }
+    // 0xF8 is "a | (b & c)".
+    for (int g = 0; g < 8; ++g) w[g] = _mm512_ternarylogic_epi32(w[g], top[g], third, 0xF8);
 }
 
 inline __m512i half_block_dot(const __m512i w[4], const int8_t* a) {
@@ -412,6 +417,58 @@ void sixteen_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
         for (int t = 0; t < T; ++t)
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]),
                                      _mm512_mul_ps(d, _mm512_set1_ps(a[t][s].d)), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+// ---- Q2_K: super-blocks of 256, 2-bit quants, a 4-bit scale and min per 16 columns ----
+
+template <int T>
+void q2_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+                 int64_t y_stride) {
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q2_KSuperBlock*>(tile);
+    const ActBlockK* a[T];
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) {
+        a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+        acc[t] = _mm512_setzero_ps();
+    }
+    const __m512i low4 = _mm512_set1_epi32(0xF);
+    for (int64_t s = 0; s < ns; ++s) {
+        const Q2_KSuperBlock& block = w[s];
+        __m512i scaled[T], mins[T];
+        for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {
+            __m512i q[8];
+            unpack_bit_pairs(block.qs[j], q);
+            for (int half = 0; half < 2; ++half) {
+                const int k = 2 * j + half;
+                const __m512i both = _mm512_cvtepu8_epi32(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales[k])));
+                // The min zero-extended to 32 bits, for the pairwise 16-bit product with the
+                // activations' sum (|sum16| <= 16 * 127 < 2^15) as in k_tokens.
+                const __m512i scale = _mm512_and_si512(both, low4),
+                              min = _mm512_srli_epi32(both, 4);
+                for (int t = 0; t < T; ++t) {
+                    const ActBlockK& x = a[t][s];
+                    const __m512i dot = half_block_dot(q + 4 * half, x.qs + kBlock * j + 16 * half);
+                    scaled[t] = _mm512_add_epi32(scaled[t], _mm512_mullo_epi32(dot, scale));
+                    mins[t] = _mm512_dpwssd_epi32(mins[t], min, _mm512_set1_epi32(x.sum16[k]));
+                }
+            }
+        }
+        const __m512 d =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.d)));
+        const __m512 dmin =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.dmin)));
+        for (int t = 0; t < T; ++t) {
+            const __m512 x_scale = _mm512_set1_ps(a[t][s].d);
+            acc[t] =
+                _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[t]), _mm512_mul_ps(d, x_scale), acc[t]);
+            acc[t] =
+                _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins[t]), _mm512_mul_ps(dmin, x_scale), acc[t]);
+        }
     }
     for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
@@ -523,6 +580,9 @@ PackedKernels packed_kernels_avx512(GgmlType type) {
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:
             return {k_gemm<Q5_KBlocks>, quantize_k};
+        case GgmlType::Q2_K:
+            return {gemm_by_fours<q2_k_tokens<4>, q2_k_tokens<3>, q2_k_tokens<2>, q2_k_tokens<1>>,
+                    quantize_k};
         case GgmlType::Q3_K:
             return {sixteen_gemm<Q3_KBlocks>, quantize_k};
         case GgmlType::Q6_K:

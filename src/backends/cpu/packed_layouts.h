@@ -131,6 +131,26 @@ inline int q5_k_high_bit(const Q5_KBlock32& block, int r, int c) {
 }
 }  // namespace
 
+// Q2_K, per super-block of a tile, 1344 bytes (as many as the original's): per 16 columns and row
+// the original's byte of 4-bit scale (low nibble) and 4-bit min (high nibble), d[16] and dmin[16]
+// as fp16, then 8 blocks of 32 columns, each its 2-bit quants as Q3_K's bit pairs (128 bytes).
+// x = d * scale * q - dmin * min.
+struct Q2_KSuperBlock {
+    uint8_t scales[16][16];
+    uint16_t d[16];
+    uint16_t dmin[16];
+    uint8_t qs[8][128];
+};
+static_assert(sizeof(Q2_KSuperBlock) == 1344 && offsetof(Q2_KSuperBlock, qs) % 64 == 0);
+
+namespace {  // a private copy per translation unit, as signed_max
+// The bit pair of row r, column c in a 128-byte block of Q2_K quants or Q3_K low bits.
+inline int bit_pair(const uint8_t* pairs, int r, int c) {
+    const int g = c / 4;
+    return (pairs[64 * (g / 4) + 4 * r + c % 4] >> (2 * (g % 4))) & 3;
+}
+}  // namespace
+
 // Q3_K, per super-block of a tile, 1856 bytes: scales[16][16] (per 16 columns, signed) and d[16]
 // as in Q6_K, then 8 blocks of 32 columns, each the low two bits of its quants plus 4 (0..7, so
 // unsigned) in the bit pairs of Q6_K's high bits (128 bytes: bits 2s..2s+1 of byte 4r + i of vector
@@ -151,9 +171,7 @@ static_assert(sizeof(Q3_KSuperBlock) == 1856 && offsetof(Q3_KSuperBlock, blocks)
 namespace {  // a private copy per translation unit, as signed_max
 // The stored quant (q + 4, 0..7) of row r, column c of a Q3_K block.
 inline int q3_k_quant(const Q3_KBlock32& block, int r, int c) {
-    const int g = c / 4, byte = 4 * r + c % 4;
-    const int low = (block.low[64 * (g / 4) + byte] >> (2 * (g % 4))) & 3;
-    return low | ((block.high[byte] >> g) & 1) << 2;
+    return bit_pair(block.low, r, c) | ((block.high[4 * r + c % 4] >> (c / 4)) & 1) << 2;
 }
 }  // namespace
 
