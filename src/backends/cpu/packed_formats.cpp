@@ -173,6 +173,31 @@ void q4_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
+// Bits 4r .. 4r + 3 of a block of 32 columns packed a word at a time: byte i of the result holds,
+// in bit g, bit `bit` of source[4g + i] (Q5_K's fifth bits, Q3_K's third: see packed_layouts.h).
+uint32_t bits_word(const uint8_t source[32], int bit) {
+    uint32_t word = 0;
+    for (int g = 0; g < 8; ++g) word |= (load_word(source + 4 * g) >> bit & 0x01010101u) << g;
+    return word;
+}
+
+// Vector h of a block of 32 columns of bit pairs (see bit_pair), a row's word: byte i holds, in
+// bits 2s .. 2s + 1, bits shift .. shift + 1 of source[4 (4h + s) + i].
+uint32_t pairs_word(const uint8_t source[32], int shift, int h) {
+    uint32_t word = 0;
+    for (int s = 0; s < 4; ++s)
+        word |= (load_word(source + 4 * (4 * h + s)) >> shift & 0x03030303u) << 2 * s;
+    return word;
+}
+
+// The 2-bit quants of block j (elements 32j .. 32j + 31) of a Q2_K / Q3_K super-block's planes
+// into row r of a block of bit pairs: element e's are bits 2 ((e % 128) / 32) of
+// qs[32 (e / 128) + e % 32].
+void put_pairs(const uint8_t qs[64], int j, int r, uint8_t pairs[128]) {
+    for (int h = 0; h < 2; ++h)
+        store_word(pairs + 64 * h + 4 * r, pairs_word(qs + 32 * (j / 4), 2 * (j % 4), h));
+}
+
 size_t q5_k_tile_bytes(int64_t cols) {
     return size_t(cols / kSuperBlock) * sizeof(Q5_KSuperBlock);
 }
@@ -180,8 +205,6 @@ size_t q5_k_tile_bytes(int64_t cols) {
 void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t ns = cols / kSuperBlock;
     auto* out = reinterpret_cast<Q5_KSuperBlock*>(tile);
-    for (int64_t s = 0; s < ns; ++s)
-        for (Q5_KBlock32& block : out[s].blocks) std::memset(block.high, 0, sizeof block.high);
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ5_K*>(rows + r * row_bytes);
         for (int64_t s = 0; s < ns; ++s) {
@@ -193,8 +216,7 @@ void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
                 Q5_KBlock32& block = out[s].blocks[j];
                 put_nibbles(source, 4 * (j % 2), 0, r, block.low);
                 put_nibbles(source + 16, 4 * (j % 2), 1, r, block.low);
-                for (int c = 0; c < kBlock; ++c)
-                    block.high[4 * r + c % 4] |= uint8_t(((in[s].qh[c] >> j) & 1) << (c / 4));
+                store_word(block.high + 4 * r, bits_word(in[s].qh, j));
                 out[s].scales[j][r] = scales[j];
                 out[s].mins[j][r] = mins[j];
             }
@@ -204,18 +226,6 @@ void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
-// Bit pair (0..3) `value` of row r, column c into a 128-byte block of bit pairs (see bit_pair).
-void put_bit_pair(uint8_t* pairs, int r, int c, int value) {
-    const int g = c / 4;
-    pairs[64 * (g / 4) + 4 * r + c % 4] |= uint8_t(value << (2 * (g % 4)));
-}
-
-// The 2-bit quant of element e of a Q2_K / Q3_K super-block's planes: bits 2 ((e % 128) / 32) of
-// qs[32 (e / 128) + e % 32].
-int plane_bits(const uint8_t qs[64], int e) {
-    return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
-}
-
 size_t q2_k_tile_bytes(int64_t cols) {
     return size_t(cols / kSuperBlock) * sizeof(Q2_KSuperBlock);
 }
@@ -223,12 +233,10 @@ size_t q2_k_tile_bytes(int64_t cols) {
 void q2_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t ns = cols / kSuperBlock;
     auto* out = reinterpret_cast<Q2_KSuperBlock*>(tile);
-    std::memset(tile, 0, q2_k_tile_bytes(cols));
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ2_K*>(rows + r * row_bytes);
         for (int64_t s = 0; s < ns; ++s) {
-            for (int e = 0; e < kSuperBlock; ++e)
-                put_bit_pair(out[s].qs[e / kBlock], r, e % kBlock, plane_bits(in[s].qs, e));
+            for (int j = 0; j < 8; ++j) put_pairs(in[s].qs, j, r, out[s].qs[j]);
             for (int k = 0; k < 16; ++k) out[s].scales[k][r] = in[s].scales[k];
             out[s].d[r] = in[s].d;
             out[s].dmin[r] = in[s].dmin;
@@ -243,19 +251,14 @@ size_t q3_k_tile_bytes(int64_t cols) {
 void q3_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t ns = cols / kSuperBlock;
     auto* out = reinterpret_cast<Q3_KSuperBlock*>(tile);
-    std::memset(tile, 0, q3_k_tile_bytes(cols));
+    for (int64_t s = 0; s < ns; ++s) std::memset(out[s].padding, 0, sizeof out[s].padding);
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const BlockQ3_K*>(rows + r * row_bytes);
         for (int64_t s = 0; s < ns; ++s) {
             for (int j = 0; j < 8; ++j) {
-                Q3_KBlock32& block = out[s].blocks[j];
-                for (int c = 0; c < kBlock; ++c) {
-                    // Element e's high bit (set: q + 4 >= 4) is bit e / 32 of hmask[e % 32].
-                    const int e = kBlock * j + c;
-                    put_bit_pair(block.low, r, c, plane_bits(in[s].qs, e));
-                    block.high[4 * r + c % 4] |=
-                        uint8_t(((in[s].hmask[e % 32] >> (e / 32)) & 1) << (c / 4));
-                }
+                // Element e's high bit (set: q + 4 >= 4) is bit e / 32 of hmask[e % 32].
+                put_pairs(in[s].qs, j, r, out[s].blocks[j].low);
+                store_word(out[s].blocks[j].high + 4 * r, bits_word(in[s].hmask, j));
             }
             int8_t scales[16];
             unpack_q3_k_scales(in[s].scales, scales);
