@@ -372,154 +372,109 @@ void q8_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
-void q4_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y, int64_t y_stride) {
+// A super-block's integer sums for one row: the scaled sums of the quants' products with the
+// activations, and the mins times the activations' sums (for formats with mins).
+struct SuperBlockSums {
+    int32_t scaled = 0, mins = 0;
+};
+
+// The scalar kernel of a super-block format: per token, row and super-block, the sums of
+// `sums_of` scaled as the SIMD kernels scale them (d, and dmin where the format has mins).
+template <class SuperBlock, SuperBlockSums (*sums_of)(const SuperBlock&, int, const ActBlockK&)>
+void superblock_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act,
+                               size_t act_stride, int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q4_KSuperBlock*>(tile);
+    const auto* w = reinterpret_cast<const SuperBlock*>(tile);
     for (int64_t t = 0; t < n_tokens; ++t) {
         const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
         for (int r = 0; r < kRows; ++r) {
             float acc = 0;
             for (int64_t s = 0; s < ns; ++s) {
-                int32_t scaled = 0, mins = 0;
-                for (int j = 0; j < 8; ++j) {
-                    scaled += nibble_dot(w[s].qs[j], r, a[s].qs + kBlock * j) * w[s].scales[j][r];
-                    mins += w[s].mins[j][r] * a[s].sum32[j];
-                }
-                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
-                acc -= float(mins) * (fp16_to_fp32(w[s].dmin[r]) * a[s].d);
+                const SuperBlockSums sums = sums_of(w[s], r, a[s]);
+                acc += float(sums.scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
+                if constexpr (requires { w[s].dmin; })
+                    acc -= float(sums.mins) * (fp16_to_fp32(w[s].dmin[r]) * a[s].d);
             }
             y[t * y_stride + r] = acc;
         }
     }
 }
 
-void q5_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y, int64_t y_stride) {
-    const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q5_KSuperBlock*>(tile);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
-        for (int r = 0; r < kRows; ++r) {
-            float acc = 0;
-            for (int64_t s = 0; s < ns; ++s) {
-                int32_t scaled = 0, mins = 0;
-                for (int j = 0; j < 8; ++j) {
-                    const Q5_KBlock32& block = w[s].blocks[j];
-                    int32_t sum = 0;
-                    for (int c = 0; c < kBlock; ++c)
-                        sum += (get_nibble(block.low, r, c) | q5_k_high_bit(block, r, c) << 4) *
-                               a[s].qs[kBlock * j + c];
-                    scaled += sum * w[s].scales[j][r];
-                    mins += w[s].mins[j][r] * a[s].sum32[j];
-                }
-                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
-                acc -= float(mins) * (fp16_to_fp32(w[s].dmin[r]) * a[s].d);
-            }
-            y[t * y_stride + r] = acc;
-        }
+SuperBlockSums q4_k_sums(const Q4_KSuperBlock& w, int r, const ActBlockK& a) {
+    SuperBlockSums sums;
+    for (int j = 0; j < 8; ++j) {
+        sums.scaled += nibble_dot(w.qs[j], r, a.qs + kBlock * j) * w.scales[j][r];
+        sums.mins += w.mins[j][r] * a.sum32[j];
     }
+    return sums;
 }
 
-void q2_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y, int64_t y_stride) {
-    const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q2_KSuperBlock*>(tile);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
-        for (int r = 0; r < kRows; ++r) {
-            float acc = 0;
-            for (int64_t s = 0; s < ns; ++s) {
-                int32_t scaled = 0, mins = 0;
-                for (int k = 0; k < 16; ++k) {
-                    const int j = k / 2;
-                    int32_t sum = 0;
-                    for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c)
-                        sum += bit_pair(w[s].qs[j], r, c) * a[s].qs[kBlock * j + c];
-                    scaled += sum * (w[s].scales[k][r] & 0xF);
-                    mins += (w[s].scales[k][r] >> 4) * a[s].sum16[k];
-                }
-                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
-                acc -= float(mins) * (fp16_to_fp32(w[s].dmin[r]) * a[s].d);
-            }
-            y[t * y_stride + r] = acc;
-        }
+SuperBlockSums q5_k_sums(const Q5_KSuperBlock& w, int r, const ActBlockK& a) {
+    SuperBlockSums sums;
+    for (int j = 0; j < 8; ++j) {
+        const Q5_KBlock32& block = w.blocks[j];
+        int32_t sum = 0;
+        for (int c = 0; c < kBlock; ++c)
+            sum += (get_nibble(block.low, r, c) | q5_k_high_bit(block, r, c) << 4) *
+                   a.qs[kBlock * j + c];
+        sums.scaled += sum * w.scales[j][r];
+        sums.mins += w.mins[j][r] * a.sum32[j];
     }
+    return sums;
 }
 
-void q3_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y, int64_t y_stride) {
-    const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q3_KSuperBlock*>(tile);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
-        for (int r = 0; r < kRows; ++r) {
-            float acc = 0;
-            for (int64_t s = 0; s < ns; ++s) {
-                int32_t scaled = 0;
-                for (int k = 0; k < 16; ++k) {
-                    const int j = k / 2;
-                    int32_t sum = 0;
-                    for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c)
-                        sum += (q3_k_quant(w[s].blocks[j], r, c) - 4) * a[s].qs[kBlock * j + c];
-                    scaled += sum * w[s].scales[k][r];
-                }
-                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
-            }
-            y[t * y_stride + r] = acc;
-        }
-    }
+// Sub-block k (16 columns) of a super-block: the sum of quant(j, c) times the activations over its
+// columns, j = k / 2 the block of 32 that holds them.
+template <class Quant>
+int32_t sixteen_dot(int k, const ActBlockK& a, Quant quant) {
+    const int j = k / 2;
+    int32_t sum = 0;
+    for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c)
+        sum += quant(j, c) * a.qs[kBlock * j + c];
+    return sum;
 }
 
-void iq4_xs_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                           int64_t n_tokens, float* y, int64_t y_stride) {
-    const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const IQ4_XSSuperBlock*>(tile);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
-        for (int r = 0; r < kRows; ++r) {
-            float acc = 0;
-            for (int64_t s = 0; s < ns; ++s) {
-                int32_t scaled = 0;
-                for (int j = 0; j < 8; ++j) {
-                    int32_t sum = 0;
-                    for (int c = 0; c < kBlock; ++c)
-                        sum += kIq4Values[get_nibble(w[s].qs[j], r, c)] * a[s].qs[kBlock * j + c];
-                    scaled += sum * w[s].scales[j][r];
-                }
-                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
-            }
-            y[t * y_stride + r] = acc;
-        }
+SuperBlockSums q2_k_sums(const Q2_KSuperBlock& w, int r, const ActBlockK& a) {
+    SuperBlockSums sums;
+    for (int k = 0; k < 16; ++k) {
+        const int32_t sum =
+            sixteen_dot(k, a, [&](int j, int c) { return bit_pair(w.qs[j], r, c); });
+        sums.scaled += sum * (w.scales[k][r] & 0xF);
+        sums.mins += (w.scales[k][r] >> 4) * a.sum16[k];
     }
+    return sums;
 }
 
-void q6_k_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y, int64_t y_stride) {
-    const int64_t ns = cols / kSuperBlock;
-    const auto* w = reinterpret_cast<const Q6_KSuperBlock*>(tile);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const auto* a = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
-        for (int r = 0; r < kRows; ++r) {
-            float acc = 0;
-            for (int64_t s = 0; s < ns; ++s) {
-                int32_t scaled = 0;
-                for (int k = 0; k < 16; ++k) {
-                    const int j = k / 2;
-                    int32_t sum = 0;
-                    for (int c = 16 * (k % 2); c < 16 * (k % 2) + 16; ++c) {
-                        const int high =
-                            (w[s].blocks[j].high[q6_k_high_byte(r, c)] >> q6_k_high_shift(c)) & 3;
-                        sum += (get_nibble(w[s].blocks[j].low, r, c) | high << 4) *
-                               a[s].qs[kBlock * j + c];
-                    }
-                    scaled += (sum - 32 * a[s].sum16[k]) * w[s].scales[k][r];
-                }
-                acc += float(scaled) * (fp16_to_fp32(w[s].d[r]) * a[s].d);
-            }
-            y[t * y_stride + r] = acc;
-        }
+SuperBlockSums q3_k_sums(const Q3_KSuperBlock& w, int r, const ActBlockK& a) {
+    SuperBlockSums sums;
+    for (int k = 0; k < 16; ++k)
+        sums.scaled +=
+            sixteen_dot(k, a, [&](int j, int c) { return q3_k_quant(w.blocks[j], r, c) - 4; }) *
+            w.scales[k][r];
+    return sums;
+}
+
+SuperBlockSums q6_k_sums(const Q6_KSuperBlock& w, int r, const ActBlockK& a) {
+    SuperBlockSums sums;
+    for (int k = 0; k < 16; ++k) {
+        const int32_t sum = sixteen_dot(k, a, [&](int j, int c) {
+            const int high = (w.blocks[j].high[q6_k_high_byte(r, c)] >> q6_k_high_shift(c)) & 3;
+            return get_nibble(w.blocks[j].low, r, c) | high << 4;
+        });
+        sums.scaled += (sum - 32 * a.sum16[k]) * w.scales[k][r];
     }
+    return sums;
+}
+
+SuperBlockSums iq4_xs_sums(const IQ4_XSSuperBlock& w, int r, const ActBlockK& a) {
+    SuperBlockSums sums;
+    for (int j = 0; j < 8; ++j) {
+        int32_t sum = 0;
+        for (int c = 0; c < kBlock; ++c)
+            sum += kIq4Values[get_nibble(w.qs[j], r, c)] * a.qs[kBlock * j + c];
+        sums.scaled += sum * w.scales[j][r];
+    }
+    return sums;
 }
 
 template <const Block32Layout& Layout>
@@ -538,24 +493,48 @@ constexpr PackedFormat kQ8_0Format{GgmlType::Q8_0,
                                    block32_activation_bytes,
                                    quantize_block32_activation<128>,
                                    q8_0_gemm_reference<Layout>};
-constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,     kSuperBlock,        q4_k_tile_bytes,
-                                      q4_k_pack_tile,     k_activation_bytes, quantize_k_activation,
-                                      q4_k_gemm_reference};
-constexpr PackedFormat kQ5_KReference{GgmlType::Q5_K,     kSuperBlock,        q5_k_tile_bytes,
-                                      q5_k_pack_tile,     k_activation_bytes, quantize_k_activation,
-                                      q5_k_gemm_reference};
-constexpr PackedFormat kQ2_KReference{GgmlType::Q2_K,     kSuperBlock,        q2_k_tile_bytes,
-                                      q2_k_pack_tile,     k_activation_bytes, quantize_k_activation,
-                                      q2_k_gemm_reference};
-constexpr PackedFormat kQ3_KReference{GgmlType::Q3_K,     kSuperBlock,        q3_k_tile_bytes,
-                                      q3_k_pack_tile,     k_activation_bytes, quantize_k_activation,
-                                      q3_k_gemm_reference};
-constexpr PackedFormat kIQ4_XSReference{
-    GgmlType::IQ4_XS,   kSuperBlock,           iq4_xs_tile_bytes,    iq4_xs_pack_tile,
-    k_activation_bytes, quantize_k_activation, iq4_xs_gemm_reference};
-constexpr PackedFormat kQ6_KReference{GgmlType::Q6_K,     kSuperBlock,        q6_k_tile_bytes,
-                                      q6_k_pack_tile,     k_activation_bytes, quantize_k_activation,
-                                      q6_k_gemm_reference};
+constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,
+                                      kSuperBlock,
+                                      q4_k_tile_bytes,
+                                      q4_k_pack_tile,
+                                      k_activation_bytes,
+                                      quantize_k_activation,
+                                      superblock_gemm_reference<Q4_KSuperBlock, q4_k_sums>};
+constexpr PackedFormat kQ5_KReference{GgmlType::Q5_K,
+                                      kSuperBlock,
+                                      q5_k_tile_bytes,
+                                      q5_k_pack_tile,
+                                      k_activation_bytes,
+                                      quantize_k_activation,
+                                      superblock_gemm_reference<Q5_KSuperBlock, q5_k_sums>};
+constexpr PackedFormat kQ2_KReference{GgmlType::Q2_K,
+                                      kSuperBlock,
+                                      q2_k_tile_bytes,
+                                      q2_k_pack_tile,
+                                      k_activation_bytes,
+                                      quantize_k_activation,
+                                      superblock_gemm_reference<Q2_KSuperBlock, q2_k_sums>};
+constexpr PackedFormat kQ3_KReference{GgmlType::Q3_K,
+                                      kSuperBlock,
+                                      q3_k_tile_bytes,
+                                      q3_k_pack_tile,
+                                      k_activation_bytes,
+                                      quantize_k_activation,
+                                      superblock_gemm_reference<Q3_KSuperBlock, q3_k_sums>};
+constexpr PackedFormat kIQ4_XSReference{GgmlType::IQ4_XS,
+                                        kSuperBlock,
+                                        iq4_xs_tile_bytes,
+                                        iq4_xs_pack_tile,
+                                        k_activation_bytes,
+                                        quantize_k_activation,
+                                        superblock_gemm_reference<IQ4_XSSuperBlock, iq4_xs_sums>};
+constexpr PackedFormat kQ6_KReference{GgmlType::Q6_K,
+                                      kSuperBlock,
+                                      q6_k_tile_bytes,
+                                      q6_k_pack_tile,
+                                      k_activation_bytes,
+                                      quantize_k_activation,
+                                      superblock_gemm_reference<Q6_KSuperBlock, q6_k_sums>};
 
 PackedFormat with_kernels(const PackedFormat& format, PackedKernels kernels) {
     PackedFormat f = format;
