@@ -147,8 +147,9 @@ void q8_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
-size_t q4_k_tile_bytes(int64_t cols) {
-    return size_t(cols / kSuperBlock) * sizeof(Q4_KSuperBlock);
+template <class SuperBlock>
+size_t superblock_tile_bytes(int64_t cols) {
+    return size_t(cols / kSuperBlock) * sizeof(SuperBlock);
 }
 
 void q4_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
@@ -198,10 +199,6 @@ void put_pairs(const uint8_t qs[64], int j, int r, uint8_t pairs[128]) {
         store_word(pairs + 64 * h + 4 * r, pairs_word(qs + 32 * (j / 4), 2 * (j % 4), h));
 }
 
-size_t q5_k_tile_bytes(int64_t cols) {
-    return size_t(cols / kSuperBlock) * sizeof(Q5_KSuperBlock);
-}
-
 void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t ns = cols / kSuperBlock;
     auto* out = reinterpret_cast<Q5_KSuperBlock*>(tile);
@@ -226,10 +223,6 @@ void q5_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
-size_t q2_k_tile_bytes(int64_t cols) {
-    return size_t(cols / kSuperBlock) * sizeof(Q2_KSuperBlock);
-}
-
 void q2_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t ns = cols / kSuperBlock;
     auto* out = reinterpret_cast<Q2_KSuperBlock*>(tile);
@@ -242,10 +235,6 @@ void q2_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
             out[s].dmin[r] = in[s].dmin;
         }
     }
-}
-
-size_t q3_k_tile_bytes(int64_t cols) {
-    return size_t(cols / kSuperBlock) * sizeof(Q3_KSuperBlock);
 }
 
 void q3_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
@@ -268,10 +257,6 @@ void q3_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
     }
 }
 
-size_t iq4_xs_tile_bytes(int64_t cols) {
-    return size_t(cols / kSuperBlock) * sizeof(IQ4_XSSuperBlock);
-}
-
 void iq4_xs_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t ns = cols / kSuperBlock;
     auto* out = reinterpret_cast<IQ4_XSSuperBlock*>(tile);
@@ -288,10 +273,6 @@ void iq4_xs_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8
         }
     }
     for (int64_t s = 0; s < ns; ++s) std::memset(out[s].padding, 0, sizeof out[s].padding);
-}
-
-size_t q6_k_tile_bytes(int64_t cols) {
-    return size_t(cols / kSuperBlock) * sizeof(Q6_KSuperBlock);
 }
 
 void q6_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
@@ -493,48 +474,15 @@ constexpr PackedFormat kQ8_0Format{GgmlType::Q8_0,
                                    block32_activation_bytes,
                                    quantize_block32_activation<128>,
                                    q8_0_gemm_reference<Layout>};
-constexpr PackedFormat kQ4_KReference{GgmlType::Q4_K,
-                                      kSuperBlock,
-                                      q4_k_tile_bytes,
-                                      q4_k_pack_tile,
-                                      k_activation_bytes,
-                                      quantize_k_activation,
-                                      superblock_gemm_reference<Q4_KSuperBlock, q4_k_sums>};
-constexpr PackedFormat kQ5_KReference{GgmlType::Q5_K,
-                                      kSuperBlock,
-                                      q5_k_tile_bytes,
-                                      q5_k_pack_tile,
-                                      k_activation_bytes,
-                                      quantize_k_activation,
-                                      superblock_gemm_reference<Q5_KSuperBlock, q5_k_sums>};
-constexpr PackedFormat kQ2_KReference{GgmlType::Q2_K,
-                                      kSuperBlock,
-                                      q2_k_tile_bytes,
-                                      q2_k_pack_tile,
-                                      k_activation_bytes,
-                                      quantize_k_activation,
-                                      superblock_gemm_reference<Q2_KSuperBlock, q2_k_sums>};
-constexpr PackedFormat kQ3_KReference{GgmlType::Q3_K,
-                                      kSuperBlock,
-                                      q3_k_tile_bytes,
-                                      q3_k_pack_tile,
-                                      k_activation_bytes,
-                                      quantize_k_activation,
-                                      superblock_gemm_reference<Q3_KSuperBlock, q3_k_sums>};
-constexpr PackedFormat kIQ4_XSReference{GgmlType::IQ4_XS,
-                                        kSuperBlock,
-                                        iq4_xs_tile_bytes,
-                                        iq4_xs_pack_tile,
-                                        k_activation_bytes,
-                                        quantize_k_activation,
-                                        superblock_gemm_reference<IQ4_XSSuperBlock, iq4_xs_sums>};
-constexpr PackedFormat kQ6_KReference{GgmlType::Q6_K,
-                                      kSuperBlock,
-                                      q6_k_tile_bytes,
-                                      q6_k_pack_tile,
-                                      k_activation_bytes,
-                                      quantize_k_activation,
-                                      superblock_gemm_reference<Q6_KSuperBlock, q6_k_sums>};
+// The super-block formats: K-quant activations, the layout's super-block per 256 columns.
+template <GgmlType Type, class SuperBlock, auto pack_tile, auto sums_of>
+constexpr PackedFormat kSuperBlockFormat{Type,
+                                         kSuperBlock,
+                                         superblock_tile_bytes<SuperBlock>,
+                                         pack_tile,
+                                         k_activation_bytes,
+                                         quantize_k_activation,
+                                         superblock_gemm_reference<SuperBlock, sums_of>};
 
 PackedFormat with_kernels(const PackedFormat& format, PackedKernels kernels) {
     PackedFormat f = format;
@@ -553,17 +501,18 @@ const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) 
         case GgmlType::Q8_0:
             return scales_last ? &kQ8_0Format<kQ8_0ScalesLastLayout> : &kQ8_0Format<kQ8_0Layout>;
         case GgmlType::Q2_K:
-            return &kQ2_KReference;
+            return &kSuperBlockFormat<GgmlType::Q2_K, Q2_KSuperBlock, q2_k_pack_tile, q2_k_sums>;
         case GgmlType::Q3_K:
-            return &kQ3_KReference;
+            return &kSuperBlockFormat<GgmlType::Q3_K, Q3_KSuperBlock, q3_k_pack_tile, q3_k_sums>;
         case GgmlType::Q4_K:
-            return &kQ4_KReference;
+            return &kSuperBlockFormat<GgmlType::Q4_K, Q4_KSuperBlock, q4_k_pack_tile, q4_k_sums>;
         case GgmlType::Q5_K:
-            return &kQ5_KReference;
+            return &kSuperBlockFormat<GgmlType::Q5_K, Q5_KSuperBlock, q5_k_pack_tile, q5_k_sums>;
         case GgmlType::Q6_K:
-            return &kQ6_KReference;
+            return &kSuperBlockFormat<GgmlType::Q6_K, Q6_KSuperBlock, q6_k_pack_tile, q6_k_sums>;
         case GgmlType::IQ4_XS:
-            return &kIQ4_XSReference;
+            return &kSuperBlockFormat<GgmlType::IQ4_XS, IQ4_XSSuperBlock, iq4_xs_pack_tile,
+                                      iq4_xs_sums>;
         default:
             return nullptr;
     }
