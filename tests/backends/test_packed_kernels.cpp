@@ -26,10 +26,10 @@ using test::gaussian_values;
 const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,
                                  GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
 
-// Whether a level has kernels for a packed type (AVX2 has none for Q2_K and IQ4_XS, whose rows it
-// then multiplies in place).
+// Whether a level has kernels for a packed type (AVX2 has none for Q2_K, whose rows it then
+// multiplies in place).
 bool has_kernels(SimdLevel level, GgmlType type) {
-    return !(level == SimdLevel::avx2 && (type == GgmlType::Q2_K || type == GgmlType::IQ4_XS));
+    return !(level == SimdLevel::avx2 && type == GgmlType::Q2_K);
 }
 
 struct Matrix {

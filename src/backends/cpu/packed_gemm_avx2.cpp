@@ -20,6 +20,7 @@
 
 #include "backends/cpu/packed_gemm_driver.h"
 #include "backends/cpu/packed_layouts.h"
+#include "backends/cpu/quant_blocks.h"
 
 namespace uma::cpu::detail {
 namespace {
@@ -381,6 +382,66 @@ void sixteen_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     });
 }
 
+// ---- IQ4_XS ----
+
+// The table's entries and their magnitudes in both 128-bit lanes (vpshufb looks up within a lane).
+// maddubs takes the magnitudes, unsigned, and the activations with the entries' signs: each pair
+// sum is at most 2 * 127 * 127 < 2^15, but two are not, so every group widens at once.
+struct Iq4Tables {
+    __m256i values, magnitudes;
+    Iq4Tables() {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks::kIq4Values));
+        values = _mm256_broadcastsi128_si256(v);
+        magnitudes = _mm256_abs_epi8(values);
+    }
+};
+
+template <int T>
+void iq4_xs_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
+                   float* y, int64_t y_stride) {
+    constexpr int kHalves = kHalvesPerPass<T>;
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const IQ4_XSSuperBlock*>(tile);
+    const Iq4Tables tables;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const ActBlockK* a[T];
+    for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+    over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
+        for (int64_t s = 0; s < ns; ++s) {
+            const IQ4_XSSuperBlock& block = w[s];
+            for (int h = 0; h < kHalves; ++h) {
+                const int half = first + h;
+                __m256i scaled[T];
+                for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
+                for (int j = 0; j < 8; ++j) {
+                    __m256i sums[T];
+                    for (int t = 0; t < T; ++t) sums[t] = _mm256_setzero_si256();
+                    for (int g = 0; g < 8; ++g) {
+                        const __m256i index = nibble_group(block.qs[j], g, half);
+                        const __m256i value = _mm256_shuffle_epi8(tables.values, index);
+                        const __m256i magnitude = _mm256_shuffle_epi8(tables.magnitudes, index);
+                        for (int t = 0; t < T; ++t) {
+                            const __m256i x = _mm256_sign_epi8(
+                                broadcast_dword(a[t][s].qs + kBlock * j + 4 * g), value);
+                            sums[t] = _mm256_add_epi32(
+                                sums[t],
+                                _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, x), ones));
+                        }
+                    }
+                    const __m256i scale = widen_bytes<true>(block.scales[j] + kHalfRows * half);
+                    for (int t = 0; t < T; ++t)
+                        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(sums[t], scale));
+                }
+                const __m256 d = half_scales(reinterpret_cast<const uint8_t*>(block.d), half);
+                for (int t = 0; t < T; ++t)
+                    acc[h][t] =
+                        _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[t]),
+                                        _mm256_mul_ps(d, _mm256_set1_ps(a[t][s].d)), acc[h][t]);
+            }
+        }
+    });
+}
+
 // ---- drivers ----
 
 template <class Blocks>
@@ -491,6 +552,10 @@ PackedKernels packed_kernels_avx2(GgmlType type) {
             return {sixteen_gemm<Q3_KBlocks>, quantize_k};
         case GgmlType::Q6_K:
             return {sixteen_gemm<Q6_KBlocks>, quantize_k};
+        case GgmlType::IQ4_XS:
+            return {gemm_by_fours<iq4_xs_tokens<4>, iq4_xs_tokens<3>, iq4_xs_tokens<2>,
+                                  iq4_xs_tokens<1>>,
+                    quantize_k};
         default:
             return {};
     }
