@@ -300,16 +300,25 @@ inline void unpack_q6_k(const Q6_KBlock32& block, int half, __m256i w[8]) {
 // The eight groups of a Q3_K block (rows of `half`) as unsigned 3-bit values (q + 4): the bit
 // pairs of `low` as Q6_K's high bits, the third bit of group g from bit g of `high` (the 16-bit
 // shifts carry bits across bytes, which the masks drop).
+// The eight groups of 128 bytes of bit pairs (Q2_K's quants, Q3_K's low bits; rows of `half`):
+// group g from bits 2 (g % 4) of vector g / 4 (the 16-bit shifts carry bits across bytes, which
+// the mask drops).
+inline void unpack_bit_pairs(const uint8_t* pairs, int half, __m256i w[8]) {
+    const __m256i two = _mm256_set1_epi8(0x03);
+    const __m256i v[2] = {load_half(pairs, half), load_half(pairs + 64, half)};
+    for (int g = 0; g < 8; ++g)
+        w[g] = _mm256_and_si256(_mm256_srli_epi16(v[g / 4], 2 * (g % 4)), two);
+}
+
 inline void unpack_q3_k(const Q3_KBlock32& block, int half, __m256i w[8]) {
-    const __m256i two = _mm256_set1_epi8(0x03), third = _mm256_set1_epi8(0x04);
-    const __m256i low[2] = {load_half(block.low, half), load_half(block.low + 64, half)};
+    unpack_bit_pairs(block.low, half, w);
+    const __m256i third = _mm256_set1_epi8(0x04);
     const __m256i high = load_half(block.high, half);
     for (int g = 0; g < 8; ++g) {
-        const __m256i pairs = _mm256_and_si256(_mm256_srli_epi16(low[g / 4], 2 * (g % 4)), two);
         const __m256i top = g < 2   ? _mm256_slli_epi16(high, 2 - g)
                             : g > 2 ? _mm256_srli_epi16(high, g - 2)
                                     : high;
-        w[g] = _mm256_or_si256(pairs, _mm256_and_si256(top, third));
+        w[g] = _mm256_or_si256(w[g], _mm256_and_si256(top, third));
     }
 }
 
@@ -376,6 +385,58 @@ void sixteen_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
                     acc[h][t] =
                         _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
                                         _mm256_mul_ps(d, _mm256_set1_ps(a[t][s].d)), acc[h][t]);
+                }
+            }
+        }
+    });
+}
+
+// ---- Q2_K ----
+
+// Per 16 columns a 4-bit scale and min (the nibbles of one byte per row); maddubs lanes of 2-bit
+// quants stay below 2 * 3 * 127, so a sub-block's four groups share one 16-bit sum.
+template <int T>
+void q2_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride, float* y,
+                 int64_t y_stride) {
+    constexpr int kHalves = kHalvesPerPass<T>;
+    const int64_t ns = cols / kSuperBlock;
+    const auto* w = reinterpret_cast<const Q2_KSuperBlock*>(tile);
+    const ActBlockK* a[T];
+    for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const ActBlockK*>(act + t * act_stride);
+    over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
+        for (int64_t s = 0; s < ns; ++s) {
+            const Q2_KSuperBlock& block = w[s];
+            for (int h = 0; h < kHalves; ++h) {
+                const int half = first + h;
+                __m256i scaled[T], mins[T];
+                for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm256_setzero_si256();
+                __m256i q[8];
+                for (int k = 0; k < 16; ++k) {
+                    if (k % 2 == 0) unpack_bit_pairs(block.qs[k / 2], half, q);
+                    const __m256i both = widen_bytes<false>(block.scales[k] + kHalfRows * half);
+                    const __m256i scale =
+                        both_halves(_mm256_and_si256(both, _mm256_set1_epi32(0xF)));
+                    const __m256i min = _mm256_srli_epi32(both, 4);
+                    for (int t = 0; t < T; ++t) {
+                        const int8_t* x = a[t][s].qs + 16 * k;
+                        __m256i sum = _mm256_setzero_si256();
+                        for (int g = 0; g < 4; ++g)
+                            sum = _mm256_add_epi16(
+                                sum, _mm256_maddubs_epi16(q[4 * (k % 2) + g],
+                                                          broadcast_dword(x + 4 * g)));
+                        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(sum, scale));
+                        mins[t] = _mm256_add_epi32(
+                            mins[t], _mm256_madd_epi16(min, low_16(a[t][s].sum16[k])));
+                    }
+                }
+                const __m256 d = half_scales(reinterpret_cast<const uint8_t*>(block.d), half);
+                const __m256 dmin = half_scales(reinterpret_cast<const uint8_t*>(block.dmin), half);
+                for (int t = 0; t < T; ++t) {
+                    const __m256 x_scale = _mm256_set1_ps(a[t][s].d);
+                    acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[t]),
+                                                _mm256_mul_ps(d, x_scale), acc[h][t]);
+                    acc[h][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins[t]),
+                                                 _mm256_mul_ps(dmin, x_scale), acc[h][t]);
                 }
             }
         }
@@ -548,6 +609,9 @@ PackedKernels packed_kernels_avx2(GgmlType type) {
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:
             return {k_gemm<Q5_KBlocks>, quantize_k};
+        case GgmlType::Q2_K:
+            return {gemm_by_fours<q2_k_tokens<4>, q2_k_tokens<3>, q2_k_tokens<2>, q2_k_tokens<1>>,
+                    quantize_k};
         case GgmlType::Q3_K:
             return {sixteen_gemm<Q3_KBlocks>, quantize_k};
         case GgmlType::Q6_K:
