@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "uma/core/fp16.h"
+#include "uma/backends/cpu/quant.h"
 
 namespace uma::cpu::detail {
 namespace {
@@ -21,8 +21,9 @@ void rms_norm(const float* x, const float* weight, int64_t dim, float eps, float
         for (int64_t i = 0; i < dim; ++i) out[i] = x[i] * inv;
 }
 
+// The F16 rows of quantize_row.
 void to_f16(const float* x, int64_t n, uint16_t* out) {
-    for (int64_t i = 0; i < n; ++i) out[i] = fp32_to_fp16(x[i]);
+    quantize_row(GgmlType::F16, x, out, n);
 }
 
 constexpr ElementwiseKernels kReference{swiglu, rms_norm, to_f16};
