@@ -132,6 +132,7 @@ inline void q8_0_block(const uint8_t* quants, const uint8_t* scales, int half,
 
 struct Q4_0Blocks {
     static constexpr Block32Layout kLayout = kQ4_0Layout;
+    static constexpr bool kReadAhead = true;
     template <int T>
     static void block(const uint8_t* quants, const uint8_t* scales, int half,
                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
@@ -140,6 +141,7 @@ struct Q4_0Blocks {
 };
 struct Q8_0Blocks {
     static constexpr Block32Layout kLayout = kQ8_0Layout;
+    static constexpr bool kReadAhead = false;  // see read_ahead
     template <int T>
     static void block(const uint8_t* quants, const uint8_t* scales, int half,
                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
@@ -178,7 +180,8 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t g = 0; g < groups; ++g) {
             const uint8_t* group = tile + size_t(g) * layout.group_bytes();
-            // Unrolled, so that each load steps through memory with one fixed stride.
+            if constexpr (T == 1 && Blocks::kReadAhead) read_ahead(group, layout.group_bytes());
+                // Unrolled, so that each load steps through memory with one fixed stride.
 #pragma GCC unroll 8
             for (int64_t i = 0; i < layout.group; ++i)
                 for (int h = 0; h < kHalves; ++h)
@@ -249,6 +252,7 @@ void k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_
     over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
             const SuperBlock& block = w[s];
+            if constexpr (T == 1) read_ahead(&block, sizeof block);
             for (int h = 0; h < kHalves; ++h) {
                 const int half = first + h;
                 __m256i scaled[T], mins[T];
@@ -353,6 +357,7 @@ void sixteen_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
             const SuperBlock& block = w[s];
+            if constexpr (T == 1) read_ahead(&block, sizeof block);
             for (int h = 0; h < kHalves; ++h) {
                 const int half = first + h;
                 // sum (q - offset) a = sum q a - offset sum a: the second term through `offsets`.
@@ -406,6 +411,7 @@ void q2_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
     over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
             const Q2_KSuperBlock& block = w[s];
+            if constexpr (T == 1) read_ahead(&block, sizeof block);
             for (int h = 0; h < kHalves; ++h) {
                 const int half = first + h;
                 __m256i scaled[T], mins[T];
@@ -470,6 +476,7 @@ void iq4_xs_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t
     over_halves<T>(y, y_stride, [&](int first, __m256(&acc)[kHalves][T]) {
         for (int64_t s = 0; s < ns; ++s) {
             const IQ4_XSSuperBlock& block = w[s];
+            if constexpr (T == 1) read_ahead(&block, sizeof block);
             for (int h = 0; h < kHalves; ++h) {
                 const int half = first + h;
                 __m256i scaled[T];

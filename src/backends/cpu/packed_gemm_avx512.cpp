@@ -91,20 +91,21 @@ inline __m512i nibble_block_dot(const uint8_t* quants, const int8_t* a,
     return _mm512_add_epi32(even[0], _mm512_srai_epi32(odd[0], 4));
 }
 
-// No software prefetch: the one-stream layouts are followed by the hardware prefetchers, and hints
-// for the lines 2 KiB and 32 KiB ahead (two instructions per 64 bytes) made decode slower, not
-// faster: on 2 cores of an AMD EPYC, alternated in one run, Q4_0 streamed 40 -> 54 GB/s, Q4_K
-// 41 -> 43 and 30 -> 39 in a slower window, and Mistral-7B Q4_K_M decoded 7.3 -> 10.8 tokens/s.
+// Software prefetch: one non-temporal hint per line, 4.5 KB ahead (read_ahead). Hints for the lines
+// 2 KiB and 32 KiB ahead, two instructions per 64 bytes, had made decode slower, not faster (Q4_0
+// streamed 40 -> 54 GB/s without them).
 
 // ---- Q4_0 and Q8_0: blocks of 32 with one fp16 scale per row ----
 
 struct Q4_0Blocks {
     static constexpr Block32Layout kLayout = kQ4_0ScalesLastLayout;
+    static constexpr bool kReadAhead = true;
     static constexpr bool kNibbles = true;
     static void load(const uint8_t* quants, __m512i w[8]) { unpack_nibbles(quants, w); }
 };
 struct Q8_0Blocks {
     static constexpr Block32Layout kLayout = kQ8_0ScalesLastLayout;
+    static constexpr bool kReadAhead = false;  // see read_ahead
     static constexpr bool kNibbles = false;
     static void load(const uint8_t* quants, __m512i w[8]) {
         for (int g = 0; g < 8; ++g) w[g] = _mm512_loadu_si512(quants + 64 * g);
@@ -156,6 +157,7 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     }
     for (int64_t g = 0; g < groups; ++g) {
         const uint8_t* group = tile + size_t(g) * layout.group_bytes();
+        if constexpr (T == 1 && Blocks::kReadAhead) read_ahead(group, layout.group_bytes());
 #pragma GCC unroll 8
         for (int64_t i = 0; i < layout.group; ++i)
             block32_accumulate<Blocks, T>(group + layout.quants(i), group + layout.scales(i), a,
@@ -222,6 +224,7 @@ void k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_
     }
     for (int64_t s = 0; s < ns; ++s) {
         const SuperBlock& block = w[s];
+        if constexpr (T == 1) read_ahead(&block, sizeof block);
         __m512i scaled[T], mins[T];
         for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
@@ -283,6 +286,7 @@ void iq4_xs_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t
     }
     for (int64_t s = 0; s < ns; ++s) {
         const IQ4_XSSuperBlock& block = w[s];
+        if constexpr (T == 1) read_ahead(&block, sizeof block);
         __m512i scaled[T];
         for (int t = 0; t < T; ++t) scaled[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
@@ -392,6 +396,7 @@ void sixteen_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
     }
     for (int64_t s = 0; s < ns; ++s) {
         const SuperBlock& block = w[s];
+        if constexpr (T == 1) read_ahead(&block, sizeof block);
         __m512i scaled[T];
         for (int t = 0; t < T; ++t) scaled[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
@@ -437,6 +442,7 @@ void q2_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
     const __m512i low4 = _mm512_set1_epi32(0xF);
     for (int64_t s = 0; s < ns; ++s) {
         const Q2_KSuperBlock& block = w[s];
+        if constexpr (T == 1) read_ahead(&block, sizeof block);
         __m512i scaled[T], mins[T];
         for (int t = 0; t < T; ++t) scaled[t] = mins[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; ++j) {
