@@ -23,8 +23,13 @@ namespace {
 
 using test::gaussian_values;
 
-const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,
-                                 GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
+const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL,
+                                 GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
+                                 GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
+// The formats of blocks of 32 columns, which AVX-512 packs its own way.
+bool blocks_of_32(GgmlType type) {
+    return type == GgmlType::Q4_0 || type == GgmlType::Q8_0 || type == GgmlType::IQ4_NL;
+}
 
 struct Matrix {
     GgmlType type;
@@ -89,7 +94,7 @@ double magnitude(const Matrix& m, const float* x, int64_t r) {
     return s;
 }
 
-// Both layouts of every type (AVX-512 packs Q4_0 and Q8_0 its own way).
+// Both layouts of every type (AVX-512 packs the blocks of 32 its own way).
 TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
     for (GgmlType type : kPackedTypes)
         for (SimdLevel layout : {SimdLevel::avx2, SimdLevel::avx512}) {
@@ -120,9 +125,9 @@ TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
         }
 }
 
-// The two Q4_0 / Q8_0 layouts hold the same numbers in different places.
+// The two layouts of the blocks of 32 hold the same numbers in different places.
 TEST(PackedKernels, Block32LayoutsDifferOnlyInPlacement) {
-    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q8_0}) {
+    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL}) {
         const PackedFormat* first = packed_format_reference(type, SimdLevel::avx2);
         const PackedFormat* last = packed_format_reference(type, SimdLevel::avx512);
         const Matrix m = random_matrix(type, 16, 512, 5);
@@ -210,7 +215,7 @@ TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
                         uint8_t* block =
                             original.data() + size_t(r) * row_bytes + size_t(b) * block_bytes;
                         std::memset(block, variant == 0 ? 0xFF : 0x80, block_bytes);
-                        if (type == GgmlType::Q4_0 || type == GgmlType::Q8_0) {
+                        if (blocks_of_32(type)) {  // IQ4_NL: entries 113 (or -127 and 1)
                             block[0] = 0x00, block[1] = 0x3C;  // d
                             if (type == GgmlType::Q8_0 && variant == 0)
                                 std::memset(block + 2, 0x7F, 32);
@@ -258,9 +263,8 @@ TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
 TEST(PackedKernels, BackendMatmulMatchesTheReferenceDotProduct) {
     auto backend = make_cpu_backend(2);
     for (GgmlType type : kPackedTypes) {
-        const bool blocks_of_32 = type == GgmlType::Q4_0 || type == GgmlType::Q8_0;
         for (int64_t cols : {int64_t(768), int64_t(96), int64_t(320)}) {
-            if (!blocks_of_32 && cols != 768) continue;
+            if (!blocks_of_32(type) && cols != 768) continue;
             for (int64_t rows : {16, 40, 64}) {
                 const Matrix m = random_matrix(type, rows, cols, uint32_t(rows) + 100);
                 Weight w;

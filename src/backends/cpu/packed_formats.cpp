@@ -117,13 +117,14 @@ size_t block32_tile_bytes(int64_t cols) {
     return Layout.tile_bytes(cols);
 }
 
-template <const Block32Layout& Layout>
-void q4_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+// Q4_0 and IQ4_NL blocks: an fp16 scale, then columns 0..15 in the low nibbles of qs, 16..31 in
+// the high.
+template <class Block, const Block32Layout& Layout>
+void nibble_block32_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
     const int64_t nb = cols / kBlock;
     for (int r = 0; r < kRows; ++r) {
-        const auto* in = reinterpret_cast<const BlockQ4_0*>(rows + r * row_bytes);
+        const auto* in = reinterpret_cast<const Block*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
-            // Columns 0..15 in the low nibbles of qs, 16..31 in the high.
             put_nibbles(in[b].qs, 0, 0, r, tile + Layout.quants(b));
             put_nibbles(in[b].qs, 4, 1, r, tile + Layout.quants(b));
             block32_scales(Layout, tile, b)[r] = in[b].d;
@@ -315,16 +316,20 @@ int32_t nibble_dot(const uint8_t* quants, int r, const int8_t* a) {
     return sum;
 }
 
-template <const Block32Layout& Layout>
-void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y, int64_t y_stride) {
+// The scalar kernel of the blocks of 32: per token, row and block, the integer sum of the stored
+// quants (quant(quants, r, c)) times the activations plus the activations' bias, times both scales.
+template <const Block32Layout& Layout, int (*quant)(const uint8_t*, int, int)>
+void block32_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act,
+                            size_t act_stride, int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t nb = cols / kBlock;
     for (int64_t t = 0; t < n_tokens; ++t) {
         const auto* a = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
         for (int r = 0; r < kRows; ++r) {
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
-                const int32_t sum = nibble_dot(tile + Layout.quants(b), r, a[b].qs) + a[b].bias;
+                const uint8_t* quants = tile + Layout.quants(b);
+                int32_t sum = a[b].bias;
+                for (int c = 0; c < kBlock; ++c) sum += quant(quants, r, c) * a[b].qs[c];
                 acc += float(sum) * (block32_scale(Layout, tile, b, r) * a[b].d);
             }
             y[t * y_stride + r] = acc;
@@ -332,25 +337,18 @@ void q4_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, 
     }
 }
 
-template <const Block32Layout& Layout>
-void q8_0_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-                         int64_t n_tokens, float* y, int64_t y_stride) {
-    const int64_t nb = cols / kBlock;
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const auto* a = reinterpret_cast<const ActBlock32*>(act + t * act_stride);
-        for (int r = 0; r < kRows; ++r) {
-            float acc = 0;
-            for (int64_t b = 0; b < nb; ++b) {
-                const uint8_t* q = tile + Layout.quants(b);
-                int32_t sum = 0;
-                for (int c = 0; c < kBlock; ++c)
-                    sum += q[64 * (c / 4) + 4 * r + c % 4] * a[b].qs[c];
-                sum += a[b].bias;
-                acc += float(sum) * (block32_scale(Layout, tile, b, r) * a[b].d);
-            }
-            y[t * y_stride + r] = acc;
-        }
-    }
+// Q4_0: the raw nibble (x = d * (q - 8); the activations' bias is -8 sum(a)).
+int q4_0_quant(const uint8_t* quants, int r, int c) {
+    return get_nibble(quants, r, c);
+}
+// Q8_0: q + 128 (the bias is -128 sum(a)).
+int q8_0_quant(const uint8_t* quants, int r, int c) {
+    return quants[64 * (c / 4) + 4 * r + c % 4];
+}
+// IQ4_NL: the table entry the nibble indexes, plus 128 as the AVX-512 kernels take it (the bias is
+// -128 sum(a)).
+int iq4_nl_quant(const uint8_t* quants, int r, int c) {
+    return kIq4Values[get_nibble(quants, r, c)] + 128;
 }
 
 // A super-block's integer sums for one row: the scaled sums of the quants' products with the
@@ -458,22 +456,26 @@ SuperBlockSums iq4_xs_sums(const IQ4_XSSuperBlock& w, int r, const ActBlockK& a)
     return sums;
 }
 
+// The blocks of 32: activations per 32 columns with the bias -kZeroPoint * sum(a).
+template <GgmlType Type, const Block32Layout& Layout, auto pack_tile, int kZeroPoint, auto quant>
+constexpr PackedFormat kBlock32Format{Type,
+                                      Layout.group* kBlock,
+                                      block32_tile_bytes<Layout>,
+                                      pack_tile,
+                                      block32_activation_bytes,
+                                      quantize_block32_activation<kZeroPoint>,
+                                      block32_gemm_reference<Layout, quant>};
 template <const Block32Layout& Layout>
-constexpr PackedFormat kQ4_0Format{GgmlType::Q4_0,
-                                   Layout.group* kBlock,
-                                   block32_tile_bytes<Layout>,
-                                   q4_0_pack_tile<Layout>,
-                                   block32_activation_bytes,
-                                   quantize_block32_activation<8>,
-                                   q4_0_gemm_reference<Layout>};
+constexpr const PackedFormat* kQ4_0Format =
+    &kBlock32Format<GgmlType::Q4_0, Layout, nibble_block32_pack_tile<BlockQ4_0, Layout>, 8,
+                    q4_0_quant>;
 template <const Block32Layout& Layout>
-constexpr PackedFormat kQ8_0Format{GgmlType::Q8_0,
-                                   Layout.group* kBlock,
-                                   block32_tile_bytes<Layout>,
-                                   q8_0_pack_tile<Layout>,
-                                   block32_activation_bytes,
-                                   quantize_block32_activation<128>,
-                                   q8_0_gemm_reference<Layout>};
+constexpr const PackedFormat* kQ8_0Format =
+    &kBlock32Format<GgmlType::Q8_0, Layout, q8_0_pack_tile<Layout>, 128, q8_0_quant>;
+template <const Block32Layout& Layout>
+constexpr const PackedFormat* kIQ4_NLFormat =
+    &kBlock32Format<GgmlType::IQ4_NL, Layout, nibble_block32_pack_tile<BlockIQ4_NL, Layout>, 128,
+                    iq4_nl_quant>;
 // The super-block formats: K-quant activations, the layout's super-block per 256 columns.
 template <GgmlType Type, class SuperBlock, auto pack_tile, auto sums_of>
 constexpr PackedFormat kSuperBlockFormat{Type,
@@ -497,9 +499,11 @@ const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) 
     const bool scales_last = layout_of >= SimdLevel::avx512;
     switch (type) {
         case GgmlType::Q4_0:
-            return scales_last ? &kQ4_0Format<kQ4_0ScalesLastLayout> : &kQ4_0Format<kQ4_0Layout>;
+            return scales_last ? kQ4_0Format<kQ4_0ScalesLastLayout> : kQ4_0Format<kQ4_0Layout>;
         case GgmlType::Q8_0:
-            return scales_last ? &kQ8_0Format<kQ8_0ScalesLastLayout> : &kQ8_0Format<kQ8_0Layout>;
+            return scales_last ? kQ8_0Format<kQ8_0ScalesLastLayout> : kQ8_0Format<kQ8_0Layout>;
+        case GgmlType::IQ4_NL:
+            return scales_last ? kIQ4_NLFormat<kQ4_0ScalesLastLayout> : kIQ4_NLFormat<kQ4_0Layout>;
         case GgmlType::Q2_K:
             return &kSuperBlockFormat<GgmlType::Q2_K, Q2_KSuperBlock, q2_k_pack_tile, q2_k_sums>;
         case GgmlType::Q3_K:
@@ -531,6 +535,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     static const PackedFormat avx512[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q8_0)),
+        level_format(GgmlType::IQ4_NL, SimdLevel::avx512, packed_kernels_avx512(GgmlType::IQ4_NL)),
         level_format(GgmlType::Q2_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q2_K)),
         level_format(GgmlType::Q3_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
@@ -541,6 +546,7 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     static const PackedFormat avx2[] = {
         level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q8_0)),
+        level_format(GgmlType::IQ4_NL, SimdLevel::avx2, packed_kernels_avx2(GgmlType::IQ4_NL)),
         level_format(GgmlType::Q2_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q2_K)),
         level_format(GgmlType::Q3_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),

@@ -105,18 +105,29 @@ inline void q4_0_block(const uint8_t* quants, const uint8_t* scales, int half,
     }
 }
 
-// Q8_0's quants are stored as q + 128; flipping the top bit gives q back, signed. The products
-// |q| * (+-a) pair up to at most 2 * 128 * 127 < 2^15, but two groups could overflow, so every
-// group widens to 32 bits at once. sum q * a is the dot product itself: no bias.
-template <int T>
-inline void q8_0_block(const uint8_t* quants, const uint8_t* scales, int half,
-                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+// The table's entries and their magnitudes in both 128-bit lanes (vpshufb looks up within a lane).
+// maddubs takes the magnitudes, unsigned, and the activations with the entries' signs: each pair
+// sum is at most 2 * 127 * 127 < 2^15, but two are not, so every group widens at once.
+struct Iq4Tables {
+    __m256i values, magnitudes;
+    Iq4Tables() {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks::kIq4Values));
+        values = _mm256_broadcastsi128_si256(v);
+        magnitudes = _mm256_abs_epi8(values);
+    }
+};
+
+// A block of 32 columns whose group g (rows of `half`) group(g) gives as signed bytes and their
+// magnitudes: maddubs multiplies the magnitudes, unsigned, by the activations carrying the bytes'
+// signs. The products pair up to at most 2 * 128 * 127 < 2^15, but two groups could overflow, so
+// every group widens to 32 bits at once. sum q * a is the dot product itself: no bias.
+template <int T, class Group>
+inline void signed_block(Group group, const uint8_t* scales, int half, const ActBlock32* const a[T],
+                         int64_t b, __m256 acc[T]) {
     __m256i sums[T];
     for (int t = 0; t < T; ++t) sums[t] = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
-        const __m256i q =
-            _mm256_xor_si256(load_half(quants + 64 * g, half), _mm256_set1_epi8(char(0x80)));
-        const __m256i magnitude = _mm256_abs_epi8(q);  // -128 becomes 128, right as unsigned
+        const auto [q, magnitude] = group(g);
         for (int t = 0; t < T; ++t) {
             const __m256i signed_a = _mm256_sign_epi8(broadcast_dword(a[t][b].qs + 4 * g), q);
             sums[t] = _mm256_add_epi32(
@@ -128,6 +139,35 @@ inline void q8_0_block(const uint8_t* quants, const uint8_t* scales, int half,
     for (int t = 0; t < T; ++t)
         acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]),
                                  _mm256_mul_ps(w_scale, _mm256_set1_ps(a[t][b].d)), acc[t]);
+}
+
+struct SignedGroup {
+    __m256i q, magnitude;
+};
+
+// Q8_0's quants are stored as q + 128; flipping the top bit gives q back, signed.
+template <int T>
+inline void q8_0_block(const uint8_t* quants, const uint8_t* scales, int half,
+                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    const auto group = [&](int g) {
+        const __m256i q =
+            _mm256_xor_si256(load_half(quants + 64 * g, half), _mm256_set1_epi8(char(0x80)));
+        return SignedGroup{q, _mm256_abs_epi8(q)};  // -128 becomes 128, right as unsigned
+    };
+    signed_block<T>(group, scales, half, a, b, acc);
+}
+
+// IQ4_NL's nibbles index kIq4Values.
+template <int T>
+inline void iq4_nl_block(const uint8_t* quants, const uint8_t* scales, int half,
+                         const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    const Iq4Tables tables;
+    const auto group = [&](int g) {
+        const __m256i index = nibble_group(quants, g, half);
+        return SignedGroup{_mm256_shuffle_epi8(tables.values, index),
+                           _mm256_shuffle_epi8(tables.magnitudes, index)};
+    };
+    signed_block<T>(group, scales, half, a, b, acc);
 }
 
 struct Q4_0Blocks {
@@ -146,6 +186,16 @@ struct Q8_0Blocks {
     static void block(const uint8_t* quants, const uint8_t* scales, int half,
                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
         q8_0_block<T>(quants, scales, half, a, b, acc);
+    }
+};
+// IQ4_NL packs as Q4_0 (see packed_layouts.h).
+struct IQ4_NLBlocks {
+    static constexpr Block32Layout kLayout = kQ4_0Layout;
+    static constexpr bool kReadAhead = true;
+    template <int T>
+    static void block(const uint8_t* quants, const uint8_t* scales, int half,
+                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+        iq4_nl_block<T>(quants, scales, half, a, b, acc);
     }
 };
 
@@ -451,18 +501,6 @@ void q2_k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t a
 
 // ---- IQ4_XS ----
 
-// The table's entries and their magnitudes in both 128-bit lanes (vpshufb looks up within a lane).
-// maddubs takes the magnitudes, unsigned, and the activations with the entries' signs: each pair
-// sum is at most 2 * 127 * 127 < 2^15, but two are not, so every group widens at once.
-struct Iq4Tables {
-    __m256i values, magnitudes;
-    Iq4Tables() {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks::kIq4Values));
-        values = _mm256_broadcastsi128_si256(v);
-        magnitudes = _mm256_abs_epi8(values);
-    }
-};
-
 template <int T>
 void iq4_xs_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
                    float* y, int64_t y_stride) {
@@ -612,6 +650,8 @@ PackedKernels packed_kernels_avx2(GgmlType type) {
             return {block32_gemm<Q4_0Blocks>, quantize_block32<8>};
         case GgmlType::Q8_0:
             return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
+        case GgmlType::IQ4_NL:
+            return {block32_gemm<IQ4_NLBlocks>, quantize_block32<128>};
         case GgmlType::Q4_K:
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:

@@ -95,7 +95,16 @@ inline __m512i nibble_block_dot(const uint8_t* quants, const int8_t* a,
 // 2 KiB and 32 KiB ahead, two instructions per 64 bytes, had made decode slower, not faster (Q4_0
 // streamed 40 -> 54 GB/s without them).
 
-// ---- Q4_0 and Q8_0: blocks of 32 with one fp16 scale per row ----
+// ---- Q4_0, Q8_0 and IQ4_NL: blocks of 32 with one fp16 scale per row ----
+
+// The table entries plus 128, as unsigned bytes, in every 128-bit lane (vpshufb looks up within a
+// lane): sum (v + 128) a = sum v a + 128 sum a, and 128 sum a comes off (IQ4_XS per sub-block,
+// IQ4_NL through its activations' bias).
+inline __m512i iq4_table() {
+    alignas(16) uint8_t shifted[16];
+    for (int i = 0; i < 16; ++i) shifted[i] = uint8_t(blocks::kIq4Values[i] + 128);
+    return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(shifted)));
+}
 
 struct Q4_0Blocks {
     static constexpr Block32Layout kLayout = kQ4_0ScalesLastLayout;
@@ -109,6 +118,18 @@ struct Q8_0Blocks {
     static constexpr bool kNibbles = false;
     static void load(const uint8_t* quants, __m512i w[8]) {
         for (int g = 0; g < 8; ++g) w[g] = _mm512_loadu_si512(quants + 64 * g);
+    }
+};
+// IQ4_NL packs as Q4_0 (see packed_layouts.h); its nibbles index the table, and its activations
+// carry -128 sum(a) as Q8_0's do.
+struct IQ4_NLBlocks {
+    static constexpr Block32Layout kLayout = kQ4_0ScalesLastLayout;
+    static constexpr bool kReadAhead = true;
+    static constexpr bool kNibbles = false;
+    static void load(const uint8_t* quants, __m512i w[8]) {
+        const __m512i table = iq4_table();
+        unpack_nibbles(quants, w);
+        for (int g = 0; g < 8; ++g) w[g] = _mm512_shuffle_epi8(table, w[g]);
     }
 };
 
@@ -263,14 +284,6 @@ void k_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_
 }
 
 // ---- IQ4_XS: super-blocks of 256, 4-bit indices into a table, signed per-row scales ----
-
-// The table entries plus 128, as unsigned bytes, in every 128-bit lane (vpshufb looks up within a
-// lane): sum (v + 128) a = sum v a + 128 sum a, and 128 sum a comes off per sub-block.
-inline __m512i iq4_table() {
-    alignas(16) uint8_t shifted[16];
-    for (int i = 0; i < 16; ++i) shifted[i] = uint8_t(blocks::kIq4Values[i] + 128);
-    return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(shifted)));
-}
 
 template <int T>
 void iq4_xs_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
@@ -494,22 +507,6 @@ void block32_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t 
                                              n_tokens - t, y + t * y_stride, y_stride);
 }
 
-void q4_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-               int64_t n_tokens, float* y, int64_t y_stride) {
-    if (n_tokens >= 8)
-        return block32_gemm<Q4_0Blocks>(tile, cols, act, act_stride, n_tokens, y, y_stride);
-    gemm_by_fours<block32_tokens<Q4_0Blocks, 4>, block32_tokens<Q4_0Blocks, 3>,
-                  block32_tokens<Q4_0Blocks, 2>, block32_tokens<Q4_0Blocks, 1>>(
-        tile, cols, act, act_stride, n_tokens, y, y_stride);
-}
-void q8_0_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
-               int64_t n_tokens, float* y, int64_t y_stride) {
-    if (n_tokens >= 8)
-        return block32_gemm<Q8_0Blocks>(tile, cols, act, act_stride, n_tokens, y, y_stride);
-    gemm_by_fours<block32_tokens<Q8_0Blocks, 4>, block32_tokens<Q8_0Blocks, 3>,
-                  block32_tokens<Q8_0Blocks, 2>, block32_tokens<Q8_0Blocks, 1>>(
-        tile, cols, act, act_stride, n_tokens, y, y_stride);
-}
 template <class Blocks>
 void k_gemm(const uint8_t* tile, int64_t cols, const uint8_t* act, size_t act_stride,
             int64_t n_tokens, float* y, int64_t y_stride) {
@@ -579,9 +576,11 @@ void quantize_k(const float* x, int64_t cols, uint8_t* out) {
 PackedKernels packed_kernels_avx512(GgmlType type) {
     switch (type) {
         case GgmlType::Q4_0:
-            return {q4_0_gemm, quantize_block32<8>};
+            return {block32_gemm<Q4_0Blocks>, quantize_block32<8>};
         case GgmlType::Q8_0:
-            return {q8_0_gemm, quantize_block32<128>};
+            return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
+        case GgmlType::IQ4_NL:
+            return {block32_gemm<IQ4_NLBlocks>, quantize_block32<128>};
         case GgmlType::Q4_K:
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:

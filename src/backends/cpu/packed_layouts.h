@@ -57,8 +57,9 @@ static_assert(sizeof(ActBlockK) == 356);
 // Q4_0 and Q8_0, per tile: groups of `group` blocks of 32 columns, each group the blocks' scales
 // (16 fp16 per block) and their quants, the scales before or after the quants. Q4_0 quants take
 // 256 bytes per block (nibble layout above, the raw 0..15 quant; x = d * (q - 8)); Q8_0 quants 512
-// (vector g holds group g, each quant stored as q + 128 so that it is unsigned; x = d * q). Rows
-// must hold whole groups.
+// (vector g holds group g, each quant stored as q + 128 so that it is unsigned; x = d * q). IQ4_NL
+// packs as Q4_0, its blocks being Q4_0's in shape: its nibbles index kIq4Values (x = d * value).
+// Rows must hold whole groups.
 struct Block32Layout {
     size_t quant_bytes;  // per block
     int64_t group;       // blocks per group
