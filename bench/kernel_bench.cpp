@@ -70,9 +70,9 @@ int stream(int threads, const char* only_type, int64_t cols) {
     std::normal_distribution<float> normal;
     std::vector<float> x(static_cast<size_t>(cols));
     for (auto& v : x) v = normal(rng);
-    for (GgmlType type :
-         {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K,
-          GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS}) {
+    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                          GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K,
+                          GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS}) {
         const PackedFormat* format = packed_format(type, cols);
         if (format == nullptr || (only_type != nullptr && type_name(type) != only_type)) continue;
         const size_t row_bytes = row_size(type, cols);

@@ -24,11 +24,12 @@ namespace {
 using test::gaussian_values;
 
 const GgmlType kPackedTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL,
+                                 GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                                  GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
                                  GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
 // The formats of blocks of 32 columns, which AVX-512 packs its own way.
 bool blocks_of_32(GgmlType type) {
-    return type == GgmlType::Q4_0 || type == GgmlType::Q8_0 || type == GgmlType::IQ4_NL;
+    return traits(type).block_size == 32;
 }
 
 struct Matrix {
@@ -127,7 +128,8 @@ TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
 
 // The two layouts of the blocks of 32 hold the same numbers in different places.
 TEST(PackedKernels, Block32LayoutsDifferOnlyInPlacement) {
-    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL}) {
+    for (GgmlType type : kPackedTypes) {
+        if (!blocks_of_32(type)) continue;
         const PackedFormat* first = packed_format_reference(type, SimdLevel::avx2);
         const PackedFormat* last = packed_format_reference(type, SimdLevel::avx512);
         const Matrix m = random_matrix(type, 16, 512, 5);
@@ -191,7 +193,7 @@ TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
     expect_matches_scalar_kernels(packed_kernels_avx2, SimdLevel::avx2, "AVX2");
 }
 
-// Tiles of the largest quants the layouts hold (15 for nibbles, 31 for Q5_K, 63 for Q6_K, +-127 and
+// Tiles of the largest quants the layouts hold (15 for nibbles, 31 for Q5_*, 63 for Q6_K, +-127 and
 // -128 for Q8_0, scales at their maximum) against activations of +-127 of one sign: the worst case
 // for every intermediate sum the SIMD kernels keep in 16 or 32 bits. Integer sums must come out
 // exact.
@@ -217,6 +219,8 @@ TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
                         std::memset(block, variant == 0 ? 0xFF : 0x80, block_bytes);
                         if (blocks_of_32(type)) {  // IQ4_NL: entries 113 (or -127 and 1)
                             block[0] = 0x00, block[1] = 0x3C;  // d
+                            if (type == GgmlType::Q4_1 || type == GgmlType::Q5_1)
+                                block[2] = 0x00, block[3] = 0x3C;  // m
                             if (type == GgmlType::Q8_0 && variant == 0)
                                 std::memset(block + 2, 0x7F, 32);
                         } else if (type == GgmlType::IQ4_XS) {

@@ -117,17 +117,46 @@ size_t block32_tile_bytes(int64_t cols) {
     return Layout.tile_bytes(cols);
 }
 
-// Q4_0 and IQ4_NL blocks: an fp16 scale, then columns 0..15 in the low nibbles of qs, 16..31 in
-// the high.
+// Bits 4r .. 4r + 3 of a block of 32 columns packed a word at a time: byte i of the result holds,
+// in bit g, bit `bit` of source[4g + i] (Q5_K's fifth bits, Q3_K's third: see packed_layouts.h).
+uint32_t bits_word(const uint8_t source[32], int bit) {
+    uint32_t word = 0;
+    for (int g = 0; g < 8; ++g) word |= (load_word(source + 4 * g) >> bit & 0x01010101u) << g;
+    return word;
+}
+
+// A row's word of fifth bits (see Q5_KBlock32) from bits 0..31 of `bits`, bit c for column c:
+// spread into a byte per column, then gathered as Q5_K's.
+uint32_t fifth_bits_word(uint32_t bits) {
+    uint8_t columns[32];
+    for (int c = 0; c < 32; c += 4) {
+        const uint32_t nibble = bits >> c;
+        store_word(columns + c, (nibble & 1) | (nibble >> 1 & 1) << 8 | (nibble >> 2 & 1) << 16 |
+                                    (nibble >> 3 & 1) << 24);
+    }
+    return bits_word(columns, 0);
+}
+
+// The blocks of 32 with nibbles (Q4_0, IQ4_NL, Q4_1) and fifth bits (Q5_0, Q5_1): an fp16 scale
+// (and min), the fifth bits, columns 0..15 in the low nibbles of qs, 16..31 in the high.
 template <class Block, const Block32Layout& Layout>
 void nibble_block32_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t* tile) {
+    constexpr bool kFifthBits = requires(const Block& b) {
+        b.qh;
+    };
+    constexpr size_t kLow = kFifthBits ? 64 : 0;  // the nibbles' offset in a block's quants
     const int64_t nb = cols / kBlock;
     for (int r = 0; r < kRows; ++r) {
         const auto* in = reinterpret_cast<const Block*>(rows + r * row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
-            put_nibbles(in[b].qs, 0, 0, r, tile + Layout.quants(b));
-            put_nibbles(in[b].qs, 4, 1, r, tile + Layout.quants(b));
+            uint8_t* quants = tile + Layout.quants(b);
+            put_nibbles(in[b].qs, 0, 0, r, quants + kLow);
+            put_nibbles(in[b].qs, 4, 1, r, quants + kLow);
+            if constexpr (kFifthBits)
+                store_word(quants + 4 * r, fifth_bits_word(load_word(in[b].qh)));
             block32_scales(Layout, tile, b)[r] = in[b].d;
+            if constexpr (Layout.mins)
+                reinterpret_cast<uint16_t*>(tile + Layout.mins_of(b))[r] = in[b].m;
         }
     }
 }
@@ -173,14 +202,6 @@ void q4_k_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
             out[s].dmin[r] = in[s].dmin;
         }
     }
-}
-
-// Bits 4r .. 4r + 3 of a block of 32 columns packed a word at a time: byte i of the result holds,
-// in bit g, bit `bit` of source[4g + i] (Q5_K's fifth bits, Q3_K's third: see packed_layouts.h).
-uint32_t bits_word(const uint8_t source[32], int bit) {
-    uint32_t word = 0;
-    for (int g = 0; g < 8; ++g) word |= (load_word(source + 4 * g) >> bit & 0x01010101u) << g;
-    return word;
 }
 
 // Vector h of a block of 32 columns of bit pairs (see bit_pair), a row's word: byte i holds, in
@@ -318,6 +339,7 @@ int32_t nibble_dot(const uint8_t* quants, int r, const int8_t* a) {
 
 // The scalar kernel of the blocks of 32: per token, row and block, the integer sum of the stored
 // quants (quant(quants, r, c)) times the activations plus the activations' bias, times both scales.
+// In the formats with mins the bias is the activations' sum, which the min multiplies instead.
 template <const Block32Layout& Layout, int (*quant)(const uint8_t*, int, int)>
 void block32_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* act,
                             size_t act_stride, int64_t n_tokens, float* y, int64_t y_stride) {
@@ -328,9 +350,14 @@ void block32_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* ac
             float acc = 0;
             for (int64_t b = 0; b < nb; ++b) {
                 const uint8_t* quants = tile + Layout.quants(b);
-                int32_t sum = a[b].bias;
+                int32_t sum = Layout.mins ? 0 : a[b].bias;
                 for (int c = 0; c < kBlock; ++c) sum += quant(quants, r, c) * a[b].qs[c];
                 acc += float(sum) * (block32_scale(Layout, tile, b, r) * a[b].d);
+                if constexpr (Layout.mins) {
+                    uint16_t min;
+                    std::memcpy(&min, tile + Layout.mins_of(b) + 2 * r, sizeof min);
+                    acc += fp16_to_fp32(min) * (float(a[b].bias) * a[b].d);
+                }
             }
             y[t * y_stride + r] = acc;
         }
@@ -344,6 +371,11 @@ int q4_0_quant(const uint8_t* quants, int r, int c) {
 // Q8_0: q + 128 (the bias is -128 sum(a)).
 int q8_0_quant(const uint8_t* quants, int r, int c) {
     return quants[64 * (c / 4) + 4 * r + c % 4];
+}
+// Q5_0 and Q5_1: the nibble and the fifth bit (x = d * (q - 16), the bias -16 sum(a); or
+// x = d * q + m).
+int five_bit_quant(const uint8_t* quants, int r, int c) {
+    return get_nibble(quants + 64, r, c) | (quants[4 * r + c % 4] >> (c / 4) & 1) << 4;
 }
 // IQ4_NL: the table entry the nibble indexes, plus 128 as the AVX-512 kernels take it (the bias is
 // -128 sum(a)).
@@ -472,6 +504,19 @@ constexpr const PackedFormat* kQ4_0Format =
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kQ8_0Format =
     &kBlock32Format<GgmlType::Q8_0, Layout, q8_0_pack_tile<Layout>, 128, q8_0_quant>;
+// Q4_1 and Q5_1: activations whose bias is their sum (a zero point of -1).
+template <const Block32Layout& Layout>
+constexpr const PackedFormat* kQ4_1Format =
+    &kBlock32Format<GgmlType::Q4_1, Layout, nibble_block32_pack_tile<BlockQ4_1, Layout>, -1,
+                    q4_0_quant>;
+template <const Block32Layout& Layout>
+constexpr const PackedFormat* kQ5_0Format =
+    &kBlock32Format<GgmlType::Q5_0, Layout, nibble_block32_pack_tile<BlockQ5_0, Layout>, 16,
+                    five_bit_quant>;
+template <const Block32Layout& Layout>
+constexpr const PackedFormat* kQ5_1Format =
+    &kBlock32Format<GgmlType::Q5_1, Layout, nibble_block32_pack_tile<BlockQ5_1, Layout>, -1,
+                    five_bit_quant>;
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kIQ4_NLFormat =
     &kBlock32Format<GgmlType::IQ4_NL, Layout, nibble_block32_pack_tile<BlockIQ4_NL, Layout>, 128,
@@ -504,6 +549,12 @@ const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) 
             return scales_last ? kQ8_0Format<kQ8_0ScalesLastLayout> : kQ8_0Format<kQ8_0Layout>;
         case GgmlType::IQ4_NL:
             return scales_last ? kIQ4_NLFormat<kQ4_0ScalesLastLayout> : kIQ4_NLFormat<kQ4_0Layout>;
+        case GgmlType::Q4_1:
+            return scales_last ? kQ4_1Format<kQ4_1ScalesLastLayout> : kQ4_1Format<kQ4_1Layout>;
+        case GgmlType::Q5_0:
+            return scales_last ? kQ5_0Format<kQ5_0ScalesLastLayout> : kQ5_0Format<kQ5_0Layout>;
+        case GgmlType::Q5_1:
+            return scales_last ? kQ5_1Format<kQ5_1ScalesLastLayout> : kQ5_1Format<kQ5_1Layout>;
         case GgmlType::Q2_K:
             return &kSuperBlockFormat<GgmlType::Q2_K, Q2_KSuperBlock, q2_k_pack_tile, q2_k_sums>;
         case GgmlType::Q3_K:
@@ -536,6 +587,9 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
         level_format(GgmlType::Q4_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q8_0)),
         level_format(GgmlType::IQ4_NL, SimdLevel::avx512, packed_kernels_avx512(GgmlType::IQ4_NL)),
+        level_format(GgmlType::Q4_1, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_1)),
+        level_format(GgmlType::Q5_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_0)),
+        level_format(GgmlType::Q5_1, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_1)),
         level_format(GgmlType::Q2_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q2_K)),
         level_format(GgmlType::Q3_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
@@ -547,6 +601,9 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
         level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
         level_format(GgmlType::Q8_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q8_0)),
         level_format(GgmlType::IQ4_NL, SimdLevel::avx2, packed_kernels_avx2(GgmlType::IQ4_NL)),
+        level_format(GgmlType::Q4_1, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_1)),
+        level_format(GgmlType::Q5_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_0)),
+        level_format(GgmlType::Q5_1, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_1)),
         level_format(GgmlType::Q2_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q2_K)),
         level_format(GgmlType::Q3_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q3_K)),
         level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),

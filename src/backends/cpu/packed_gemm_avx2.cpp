@@ -86,23 +86,82 @@ inline __m256i low_16(int32_t v) {
     return _mm256_set1_epi32(v & 0xFFFF);
 }
 
-// ---- Q4_0 and Q8_0 ----
+// ---- the blocks of 32: Q4_0, Q8_0, IQ4_NL, Q4_1, Q5_0, Q5_1 ----
 
-// A block of 32 columns (rows of `half`) into the accumulators of T tokens.
-template <int T>
-inline void q4_0_block(const uint8_t* quants, const uint8_t* scales, int half,
-                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
-    const int8_t* qs[T];
-    for (int t = 0; t < T; ++t) qs[t] = a[t][b].qs;
-    __m256i pairs[T];
-    nibble_block_pairs<T>(quants, half, qs, pairs);
+// What a block's activation bias is to these kernels: added to the integer sum (Q4_0, Q5_0), left
+// out (Q8_0 and IQ4_NL, whose sums here need no offset), or multiplied by the min (Q4_1, Q5_1).
+enum class Bias { add, none, min };
+
+// A block's integer sums (rows of `half`) into the accumulators of T tokens, times both scales.
+template <int T, Bias kBias>
+inline void add_block_sums(const __m256i sums[T], const uint8_t* scales, int half,
+                           const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
     const __m256 w_scale = half_scales(scales, half);
     for (int t = 0; t < T; ++t) {
-        const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(pairs[t], _mm256_set1_epi16(1)),
-                                             _mm256_set1_epi32(a[t][b].bias));
+        const ActBlock32& x = a[t][b];
+        const __m256i sum =
+            kBias == Bias::add ? _mm256_add_epi32(sums[t], _mm256_set1_epi32(x.bias)) : sums[t];
         acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
-                                 _mm256_mul_ps(w_scale, _mm256_set1_ps(a[t][b].d)), acc[t]);
+                                 _mm256_mul_ps(w_scale, _mm256_set1_ps(x.d)), acc[t]);
+        if constexpr (kBias == Bias::min)
+            acc[t] = _mm256_fmadd_ps(half_scales(scales + Block32Layout::kScaleBytes, half),
+                                     _mm256_set1_ps(float(x.bias) * x.d), acc[t]);
     }
+}
+
+// A nibble block (Q4_0, Q4_1) of 32 columns (rows of `half`) into the accumulators of T tokens.
+template <int T, Bias kBias>
+inline void nibble_block(const uint8_t* quants, const uint8_t* scales, int half,
+                         const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    const int8_t* qs[T];
+    for (int t = 0; t < T; ++t) qs[t] = a[t][b].qs;
+    __m256i pairs[T], sums[T];
+    nibble_block_pairs<T>(quants, half, qs, pairs);
+    for (int t = 0; t < T; ++t) sums[t] = _mm256_madd_epi16(pairs[t], _mm256_set1_epi16(1));
+    add_block_sums<T, kBias>(sums, scales, half, a, b, acc);
+}
+
+// Group g of a 5-bit block (rows of `half`) as unsigned values: the nibbles, and the group's
+// fifth bits (bit g of each byte of the rows' high bits, see Q5_KBlock32) shifted into bit 4 (the
+// 16-bit shifts carry bits across bytes, never into bit 4, which alone is kept).
+inline __m256i five_bit_group(const uint8_t* low, __m256i high, int g, int half) {
+    const __m256i shifted = g < 4   ? _mm256_slli_epi16(high, 4 - g)
+                            : g > 4 ? _mm256_srli_epi16(high, g - 4)
+                                    : high;
+    return _mm256_or_si256(nibble_group(low, g, half),
+                           _mm256_and_si256(shifted, _mm256_set1_epi8(0x10)));
+}
+
+// Adds each token's pair sums over a 5-bit block of 32 columns, madd-ed with `factors`, to
+// sums[t]. Each maddubs lane of 5-bit quants is at most 2 * 31 * 127 = 7874, so the pair sums
+// widen to 32 bits every four groups rather than every eight.
+template <int T>
+inline void add_five_bit_block(const uint8_t* high_bits, const uint8_t* low, int half,
+                               const int8_t* const qs[T], __m256i factors, __m256i sums[T]) {
+    const __m256i high = load_half(high_bits, half);
+    for (int first = 0; first < 8; first += 4) {
+        __m256i pairs[T];
+        for (int t = 0; t < T; ++t) pairs[t] = _mm256_setzero_si256();
+        for (int g = first; g < first + 4; ++g) {
+            const __m256i w = five_bit_group(low, high, g, half);
+            for (int t = 0; t < T; ++t)
+                pairs[t] = _mm256_add_epi16(
+                    pairs[t], _mm256_maddubs_epi16(w, broadcast_dword(qs[t] + 4 * g)));
+        }
+        for (int t = 0; t < T; ++t)
+            sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(pairs[t], factors));
+    }
+}
+
+// A Q5_0 or Q5_1 block: the fifth bits (64 bytes), then the nibbles.
+template <int T, Bias kBias>
+inline void five_bit_block(const uint8_t* quants, const uint8_t* scales, int half,
+                           const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    const int8_t* qs[T];
+    __m256i sums[T];
+    for (int t = 0; t < T; ++t) qs[t] = a[t][b].qs, sums[t] = _mm256_setzero_si256();
+    add_five_bit_block<T>(quants, quants + 64, half, qs, _mm256_set1_epi16(1), sums);
+    add_block_sums<T, kBias>(sums, scales, half, a, b, acc);
 }
 
 // The table's entries and their magnitudes in both 128-bit lanes (vpshufb looks up within a lane).
@@ -135,10 +194,7 @@ inline void signed_block(Group group, const uint8_t* scales, int half, const Act
                 _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed_a), _mm256_set1_epi16(1)));
         }
     }
-    const __m256 w_scale = half_scales(scales, half);
-    for (int t = 0; t < T; ++t)
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]),
-                                 _mm256_mul_ps(w_scale, _mm256_set1_ps(a[t][b].d)), acc[t]);
+    add_block_sums<T, Bias::none>(sums, scales, half, a, b, acc);
 }
 
 struct SignedGroup {
@@ -176,7 +232,7 @@ struct Q4_0Blocks {
     template <int T>
     static void block(const uint8_t* quants, const uint8_t* scales, int half,
                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
-        q4_0_block<T>(quants, scales, half, a, b, acc);
+        nibble_block<T, Bias::add>(quants, scales, half, a, b, acc);
     }
 };
 struct Q8_0Blocks {
@@ -196,6 +252,34 @@ struct IQ4_NLBlocks {
     static void block(const uint8_t* quants, const uint8_t* scales, int half,
                       const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
         iq4_nl_block<T>(quants, scales, half, a, b, acc);
+    }
+};
+// Q4_1 and Q5_1: their activations' bias is the sum the min multiplies.
+struct Q4_1Blocks {
+    static constexpr Block32Layout kLayout = kQ4_1Layout;
+    static constexpr bool kReadAhead = true;
+    template <int T>
+    static void block(const uint8_t* quants, const uint8_t* scales, int half,
+                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+        nibble_block<T, Bias::min>(quants, scales, half, a, b, acc);
+    }
+};
+struct Q5_0Blocks {
+    static constexpr Block32Layout kLayout = kQ5_0Layout;
+    static constexpr bool kReadAhead = true;
+    template <int T>
+    static void block(const uint8_t* quants, const uint8_t* scales, int half,
+                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+        five_bit_block<T, Bias::add>(quants, scales, half, a, b, acc);
+    }
+};
+struct Q5_1Blocks {
+    static constexpr Block32Layout kLayout = kQ5_1Layout;
+    static constexpr bool kReadAhead = true;
+    template <int T>
+    static void block(const uint8_t* quants, const uint8_t* scales, int half,
+                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+        five_bit_block<T, Bias::min>(quants, scales, half, a, b, acc);
     }
 };
 
@@ -256,37 +340,12 @@ struct Q4_KBlocks {
     }
 };
 
-// Group g of a Q5_K block (rows of `half`) as unsigned 5-bit values: the nibbles, and the group's
-// fifth bits (bit g of each byte of the rows' high bits) shifted into bit 4 (the 16-bit shifts
-// carry bits across bytes, never into bit 4, which alone is kept).
-inline __m256i q5_k_group(const Q5_KBlock32& block, __m256i high, int g, int half) {
-    const __m256i shifted = g < 4   ? _mm256_slli_epi16(high, 4 - g)
-                            : g > 4 ? _mm256_srli_epi16(high, g - 4)
-                                    : high;
-    return _mm256_or_si256(nibble_group(block.low, g, half),
-                           _mm256_and_si256(shifted, _mm256_set1_epi8(0x10)));
-}
-
-// Each maddubs lane of 5-bit quants is at most 2 * 31 * 127 = 7874, so the pair sums widen to 32
-// bits every four groups rather than every eight.
 struct Q5_KBlocks {
     using SuperBlock = Q5_KSuperBlock;
     template <int T>
     static void add_scaled(const SuperBlock& block, int j, int half, const int8_t* const qs[T],
                            __m256i scale, __m256i scaled[T]) {
-        const __m256i high = load_half(block.blocks[j].high, half);
-        for (int first = 0; first < 8; first += 4) {
-            __m256i pairs[T];
-            for (int t = 0; t < T; ++t) pairs[t] = _mm256_setzero_si256();
-            for (int g = first; g < first + 4; ++g) {
-                const __m256i w = q5_k_group(block.blocks[j], high, g, half);
-                for (int t = 0; t < T; ++t)
-                    pairs[t] = _mm256_add_epi16(
-                        pairs[t], _mm256_maddubs_epi16(w, broadcast_dword(qs[t] + 4 * g)));
-            }
-            for (int t = 0; t < T; ++t)
-                scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(pairs[t], scale));
-        }
+        add_five_bit_block<T>(block.blocks[j].high, block.blocks[j].low, half, qs, scale, scaled);
     }
 };
 
@@ -652,6 +711,12 @@ PackedKernels packed_kernels_avx2(GgmlType type) {
             return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
         case GgmlType::IQ4_NL:
             return {block32_gemm<IQ4_NLBlocks>, quantize_block32<128>};
+        case GgmlType::Q4_1:
+            return {block32_gemm<Q4_1Blocks>, quantize_block32<-1>};
+        case GgmlType::Q5_0:
+            return {block32_gemm<Q5_0Blocks>, quantize_block32<16>};
+        case GgmlType::Q5_1:
+            return {block32_gemm<Q5_1Blocks>, quantize_block32<-1>};
         case GgmlType::Q4_K:
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:

@@ -35,6 +35,26 @@ inline void unpack_nibbles(const uint8_t* quants, __m512i w[8]) {
     }
 }
 
+// The nibbles as in unpack_nibbles, each group's fifth bits (64 bytes at `high`, see Q5_KBlock32)
+// shifted into bit 4 (the 16-bit shifts carry bits across bytes, never into bit 4, which alone is
+// kept).
+inline void unpack_five_bits(const uint8_t* high_bits, const uint8_t* low, __m512i q[8]) {
+    unpack_nibbles(low, q);
+    const __m512i high = _mm512_loadu_si512(high_bits), fifth = _mm512_set1_epi8(0x10);
+    const __m512i bits[8] = {
+        _mm512_slli_epi16(high, 4),
+        _mm512_slli_epi16(high, 3),
+        _mm512_slli_epi16(high, 2),
+        _mm512_slli_epi16(high, 1),
+        high,
+        _mm512_srli_epi16(high, 1),
+        _mm512_srli_epi16(high, 2),
+        _mm512_srli_epi16(high, 3),
+    };
+    // 0xF8 is "a | (b & c)".
+    for (int g = 0; g < 8; ++g) q[g] = _mm512_ternarylogic_epi32(q[g], bits[g], fifth, 0xF8);
+}
+
 // acc + w . (four activation bytes in every lane), the broadcast folded into the instruction's
 // memory operand: compilers load it into a register with a separate instruction otherwise, and
 // decode issues these more than any other.
@@ -132,6 +152,24 @@ struct IQ4_NLBlocks {
         for (int g = 0; g < 8; ++g) w[g] = _mm512_shuffle_epi8(table, w[g]);
     }
 };
+// Q4_1 and Q5_1 add the min times the activations' sum, which their activations carry as the bias.
+struct Q4_1Blocks {
+    static constexpr Block32Layout kLayout = kQ4_1ScalesLastLayout;
+    static constexpr bool kReadAhead = true;
+    static constexpr bool kNibbles = true;
+    static void load(const uint8_t* quants, __m512i w[8]) { unpack_nibbles(quants, w); }
+};
+struct Q5_0Blocks {
+    static constexpr Block32Layout kLayout = kQ5_0ScalesLastLayout;
+    static constexpr bool kReadAhead = true;
+    static constexpr bool kNibbles = false;
+    static void load(const uint8_t* quants, __m512i w[8]) {
+        unpack_five_bits(quants, quants + 64, w);
+    }
+};
+struct Q5_1Blocks : Q5_0Blocks {
+    static constexpr Block32Layout kLayout = kQ5_1ScalesLastLayout;
+};
 
 // One block of 32 columns into the accumulators of T tokens.
 template <class Blocks, int T>
@@ -139,22 +177,36 @@ inline __attribute__((always_inline)) void block32_accumulate(const uint8_t* qua
                                                               const uint8_t* scales,
                                                               const ActBlock32* const a[T],
                                                               int64_t b, __m512 acc[T]) {
+    constexpr bool kMins = Blocks::kLayout.mins;
     const __m512 w_scale =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+    // The bias starts the integer sum, or (formats with mins) the min multiplies it.
+    const auto start = [](const ActBlock32& x) {
+        return kMins ? _mm512_setzero_si512() : _mm512_set1_epi32(x.bias);
+    };
+    const auto add_min = [&](const ActBlock32& x, __m512& sum) {
+        if constexpr (kMins) {
+            const __m512 min = _mm512_cvtph_ps(_mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(scales + Block32Layout::kScaleBytes)));
+            sum = _mm512_fmadd_ps(min, _mm512_set1_ps(float(x.bias) * x.d), sum);
+        }
+    };
     if constexpr (T == 1 && Blocks::kNibbles) {
         const ActBlock32& x = a[0][b];
-        const __m512i sum = nibble_block_dot<2>(quants, x.qs, _mm512_set1_epi32(x.bias));
+        const __m512i sum = nibble_block_dot<2>(quants, x.qs, start(x));
         acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum),
                                  _mm512_mul_ps(w_scale, _mm512_set1_ps(x.d)), acc[0]);
+        add_min(x, acc[0]);
         return;
     }
     __m512i w[8];
     Blocks::load(quants, w);
     for (int t = 0; t < T; ++t) {
         const ActBlock32& x = a[t][b];
-        const __m512i sum = block_dot < T == 1 ? 4 : 2 > (w, x.qs, _mm512_set1_epi32(x.bias));
+        const __m512i sum = block_dot < T == 1 ? 4 : 2 > (w, x.qs, start(x));
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum),
                                  _mm512_mul_ps(w_scale, _mm512_set1_ps(x.d)), acc[t]);
+        add_min(x, acc[t]);
     }
 }
 
@@ -203,26 +255,10 @@ struct Q4_KBlocks {
     }
 };
 
-// The nibbles as in unpack_nibbles, each group's fifth bits shifted into bit 4 (the 16-bit shifts
-// carry bits across bytes, never into bit 4, which alone is kept).
 struct Q5_KBlocks {
     using SuperBlock = Q5_KSuperBlock;
     static void unpack(const SuperBlock& block, int j, __m512i q[8]) {
-        const Q5_KBlock32& b = block.blocks[j];
-        unpack_nibbles(b.low, q);
-        const __m512i high = _mm512_loadu_si512(b.high), fifth = _mm512_set1_epi8(0x10);
-        const __m512i bits[8] = {
-            _mm512_slli_epi16(high, 4),
-            _mm512_slli_epi16(high, 3),
-            _mm512_slli_epi16(high, 2),
-            _mm512_slli_epi16(high, 1),
-            high,
-            _mm512_srli_epi16(high, 1),
-            _mm512_srli_epi16(high, 2),
-            _mm512_srli_epi16(high, 3),
-        };
-        // 0xF8 is "a | (b & c)".
-        for (int g = 0; g < 8; ++g) q[g] = _mm512_ternarylogic_epi32(q[g], bits[g], fifth, 0xF8);
+        unpack_five_bits(block.blocks[j].high, block.blocks[j].low, q);
     }
     static __m512i one_token_dot(const SuperBlock& block, int j, const int8_t* a) {
         __m512i q[8];
@@ -581,6 +617,12 @@ PackedKernels packed_kernels_avx512(GgmlType type) {
             return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
         case GgmlType::IQ4_NL:
             return {block32_gemm<IQ4_NLBlocks>, quantize_block32<128>};
+        case GgmlType::Q4_1:
+            return {block32_gemm<Q4_1Blocks>, quantize_block32<-1>};
+        case GgmlType::Q5_0:
+            return {block32_gemm<Q5_0Blocks>, quantize_block32<16>};
+        case GgmlType::Q5_1:
+            return {block32_gemm<Q5_1Blocks>, quantize_block32<-1>};
         case GgmlType::Q4_K:
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:

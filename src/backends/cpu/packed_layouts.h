@@ -59,21 +59,26 @@ static_assert(sizeof(ActBlockK) == 356);
 // 256 bytes per block (nibble layout above, the raw 0..15 quant; x = d * (q - 8)); Q8_0 quants 512
 // (vector g holds group g, each quant stored as q + 128 so that it is unsigned; x = d * q). IQ4_NL
 // packs as Q4_0, its blocks being Q4_0's in shape: its nibbles index kIq4Values (x = d * value).
-// Rows must hold whole groups.
+// Q5_0 quants take 320 bytes: their fifth bits as Q5_K's (64 bytes, see Q5_KBlock32), then the
+// low four in the nibble layout (x = d * (q - 16)). Q4_1 and Q5_1 are Q4_0 and Q5_0 with a second
+// fp16 per row after the scales, the min (x = d * q + m). Rows must hold whole groups.
 struct Block32Layout {
     size_t quant_bytes;  // per block
     int64_t group;       // blocks per group
     bool scales_last;    // the group's scales after its quants
+    bool mins = false;   // 16 fp16 mins after each block's 16 scales
     static constexpr size_t kScaleBytes = 2 * kRows;
-    constexpr size_t group_bytes() const { return size_t(group) * (quant_bytes + kScaleBytes); }
+    constexpr size_t scale_bytes() const { return mins ? 2 * kScaleBytes : kScaleBytes; }
+    constexpr size_t group_bytes() const { return size_t(group) * (quant_bytes + scale_bytes()); }
     constexpr size_t scales(int64_t block) const {
         return size_t(block / group) * group_bytes() +
                (scales_last ? size_t(group) * quant_bytes : 0) +
-               size_t(block % group) * kScaleBytes;
+               size_t(block % group) * scale_bytes();
     }
+    constexpr size_t mins_of(int64_t block) const { return scales(block) + kScaleBytes; }
     constexpr size_t quants(int64_t block) const {
         return size_t(block / group) * group_bytes() +
-               (scales_last ? 0 : size_t(group) * kScaleBytes) +
+               (scales_last ? 0 : size_t(group) * scale_bytes()) +
                size_t(block % group) * quant_bytes;
     }
     constexpr size_t tile_bytes(int64_t cols) const {
@@ -90,11 +95,20 @@ struct Block32Layout {
 // Q4_0 0-14% and Q8_0 16-24% faster with the scales last, the AVX2 ones Q4_0 ~33% and Q8_0 ~5%
 // slower. (The K-quants' scales moved behind their quants streamed 23-33% slower.) The scalar
 // kernels read either; they take the AVX2 layout unless the tests pair them with the AVX-512 one.
+// Q4_1, Q5_0 and Q5_1 take Q4_0's four blocks per group.
 constexpr Block32Layout kQ4_0Layout{256, 4, false};
 constexpr Block32Layout kQ8_0Layout{512, 2, false};
+constexpr Block32Layout kQ4_1Layout{256, 4, false, true};
+constexpr Block32Layout kQ5_0Layout{320, 4, false};
+constexpr Block32Layout kQ5_1Layout{320, 4, false, true};
 constexpr Block32Layout kQ4_0ScalesLastLayout{256, 4, true};
 constexpr Block32Layout kQ8_0ScalesLastLayout{512, 2, true};
-static_assert(kQ4_0Layout.group_bytes() % 64 == 0 && kQ8_0Layout.group_bytes() % 64 == 0);
+constexpr Block32Layout kQ4_1ScalesLastLayout{256, 4, true, true};
+constexpr Block32Layout kQ5_0ScalesLastLayout{320, 4, true};
+constexpr Block32Layout kQ5_1ScalesLastLayout{320, 4, true, true};
+static_assert(kQ4_0Layout.group_bytes() % 64 == 0 && kQ8_0Layout.group_bytes() % 64 == 0 &&
+              kQ4_1Layout.group_bytes() % 64 == 0 && kQ5_0Layout.group_bytes() % 64 == 0 &&
+              kQ5_1Layout.group_bytes() % 64 == 0);
 
 // Q4_K, per super-block of a tile, 2368 bytes: first scales[8][16] and mins[8][16] as bytes
 // (sub-block major), d[16] and dmin[16] as fp16, then 8 sub-blocks of 32 columns with 256 bytes

@@ -76,7 +76,6 @@ void unpack_q5_k(const BlockQ5_K& block, int8_t q[kSuperBlock]) {
     }
 }
 
-
 // ---- decoding ----
 
 void dequantize_q2_k(const void* src, float* dst, int64_t n) {
