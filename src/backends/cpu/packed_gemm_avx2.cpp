@@ -226,62 +226,35 @@ inline void iq4_nl_block(const uint8_t* quants, const uint8_t* scales, int half,
     signed_block<T>(group, scales, half, a, b, acc);
 }
 
-struct Q4_0Blocks {
-    static constexpr Block32Layout kLayout = kQ4_0Layout;
-    static constexpr bool kReadAhead = true;
-    template <int T>
-    static void block(const uint8_t* quants, const uint8_t* scales, int half,
-                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
-        nibble_block<T, Bias::add>(quants, scales, half, a, b, acc);
-    }
+// The blocks of 32 of one format: how its quants become bytes (kind), what its activations' bias
+// is to the sums, its layout, and whether decode reads ahead (see read_ahead).
+enum class Kind { nibbles, bytes, table, five_bits };
+template <const Block32Layout& Layout, Kind kKindOf, Bias kBiasOf, bool kReadAheadOf>
+struct Blocks32 {
+    static constexpr Block32Layout kLayout = Layout;
+    static constexpr Kind kKind = kKindOf;
+    static constexpr Bias kBias = kBiasOf;
+    static constexpr bool kReadAhead = kReadAheadOf;
 };
-struct Q8_0Blocks {
-    static constexpr Block32Layout kLayout = kQ8_0Layout;
-    static constexpr bool kReadAhead = false;  // see read_ahead
-    template <int T>
-    static void block(const uint8_t* quants, const uint8_t* scales, int half,
-                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+using Q4_0Blocks = Blocks32<kQ4_0Layout, Kind::nibbles, Bias::add, true>;
+using Q8_0Blocks = Blocks32<kQ8_0Layout, Kind::bytes, Bias::none, false>;
+using IQ4_NLBlocks = Blocks32<kQ4_0Layout, Kind::table, Bias::none, true>;  // packed as Q4_0
+using Q4_1Blocks = Blocks32<kQ4_1Layout, Kind::nibbles, Bias::min, true>;
+using Q5_0Blocks = Blocks32<kQ5_0Layout, Kind::five_bits, Bias::add, true>;
+using Q5_1Blocks = Blocks32<kQ5_1Layout, Kind::five_bits, Bias::min, true>;
+
+template <class Blocks, int T>
+inline void block32(const uint8_t* quants, const uint8_t* scales, int half,
+                    const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    if constexpr (Blocks::kKind == Kind::nibbles)
+        nibble_block<T, Blocks::kBias>(quants, scales, half, a, b, acc);
+    else if constexpr (Blocks::kKind == Kind::bytes)
         q8_0_block<T>(quants, scales, half, a, b, acc);
-    }
-};
-// IQ4_NL packs as Q4_0 (see packed_layouts.h).
-struct IQ4_NLBlocks {
-    static constexpr Block32Layout kLayout = kQ4_0Layout;
-    static constexpr bool kReadAhead = true;
-    template <int T>
-    static void block(const uint8_t* quants, const uint8_t* scales, int half,
-                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
+    else if constexpr (Blocks::kKind == Kind::table)
         iq4_nl_block<T>(quants, scales, half, a, b, acc);
-    }
-};
-// Q4_1 and Q5_1: their activations' bias is the sum the min multiplies.
-struct Q4_1Blocks {
-    static constexpr Block32Layout kLayout = kQ4_1Layout;
-    static constexpr bool kReadAhead = true;
-    template <int T>
-    static void block(const uint8_t* quants, const uint8_t* scales, int half,
-                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
-        nibble_block<T, Bias::min>(quants, scales, half, a, b, acc);
-    }
-};
-struct Q5_0Blocks {
-    static constexpr Block32Layout kLayout = kQ5_0Layout;
-    static constexpr bool kReadAhead = true;
-    template <int T>
-    static void block(const uint8_t* quants, const uint8_t* scales, int half,
-                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
-        five_bit_block<T, Bias::add>(quants, scales, half, a, b, acc);
-    }
-};
-struct Q5_1Blocks {
-    static constexpr Block32Layout kLayout = kQ5_1Layout;
-    static constexpr bool kReadAhead = true;
-    template <int T>
-    static void block(const uint8_t* quants, const uint8_t* scales, int half,
-                      const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
-        five_bit_block<T, Bias::min>(quants, scales, half, a, b, acc);
-    }
-};
+    else
+        five_bit_block<T, Blocks::kBias>(quants, scales, half, a, b, acc);
+}
 
 // The halves a pass over a tile covers: both for one token, one at a time for more.
 template <int T>
@@ -319,8 +292,8 @@ void block32_tokens(const uint8_t* tile, int64_t cols, const uint8_t* act, size_
 #pragma GCC unroll 8
             for (int64_t i = 0; i < layout.group; ++i)
                 for (int h = 0; h < kHalves; ++h)
-                    Blocks::template block<T>(group + layout.quants(i), group + layout.scales(i),
-                                              first + h, a, layout.group * g + i, acc[h]);
+                    block32<Blocks, T>(group + layout.quants(i), group + layout.scales(i),
+                                       first + h, a, layout.group * g + i, acc[h]);
         }
     });
 }

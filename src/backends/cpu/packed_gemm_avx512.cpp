@@ -153,11 +153,8 @@ struct IQ4_NLBlocks {
     }
 };
 // Q4_1 and Q5_1 add the min times the activations' sum, which their activations carry as the bias.
-struct Q4_1Blocks {
+struct Q4_1Blocks : Q4_0Blocks {
     static constexpr Block32Layout kLayout = kQ4_1ScalesLastLayout;
-    static constexpr bool kReadAhead = true;
-    static constexpr bool kNibbles = true;
-    static void load(const uint8_t* quants, __m512i w[8]) { unpack_nibbles(quants, w); }
 };
 struct Q5_0Blocks {
     static constexpr Block32Layout kLayout = kQ5_0ScalesLastLayout;
