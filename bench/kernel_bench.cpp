@@ -187,9 +187,9 @@ int main(int argc, char** argv) {
     std::printf("%lld x %lld matrix, one thread, SIMD level %s\n", (long long)rows, (long long)cols,
                 simd_level_name(active_simd_level()));
     for (GgmlType type :
-         {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q2_K,
-          GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_NL,
-          GgmlType::IQ4_XS, GgmlType::F16, GgmlType::BF16}) {
+         {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+          GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+          GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::F16, GgmlType::BF16}) {
         if (cols % traits(type).block_size != 0) continue;
         const size_t row_bytes = row_size(type, cols);
         std::vector<uint8_t> matrix(row_bytes * size_t(rows));

@@ -103,12 +103,13 @@ int get_nibble(const uint8_t* quants, int r, int c) {
     return nibble_is_high(c) ? byte >> 4 : byte & 0x0F;
 }
 
-uint16_t* block32_scales(const Block32Layout& layout, uint8_t* tile, int64_t block) {
-    return reinterpret_cast<uint16_t*>(tile + layout.scales(block));
+// A block's 16 fp16 per row (its scales or its mins) at `offset` in the tile.
+uint16_t* row_halves(uint8_t* tile, size_t offset) {
+    return reinterpret_cast<uint16_t*>(tile + offset);
 }
-float block32_scale(const Block32Layout& layout, const uint8_t* tile, int64_t block, int r) {
+float row_half(const uint8_t* tile, size_t offset, int r) {
     uint16_t half;
-    std::memcpy(&half, tile + layout.scales(block) + 2 * r, sizeof half);
+    std::memcpy(&half, tile + offset + 2 * r, sizeof half);
     return fp16_to_fp32(half);
 }
 
@@ -126,15 +127,17 @@ uint32_t bits_word(const uint8_t source[32], int bit) {
 }
 
 // A row's word of fifth bits (see Q5_KBlock32) from bits 0..31 of `bits`, bit c for column c:
-// spread into a byte per column, then gathered as Q5_K's.
+// byte i gathers bits i, i + 4, ..., i + 28 (columns 4g + i) into bits 0..7.
 uint32_t fifth_bits_word(uint32_t bits) {
-    uint8_t columns[32];
-    for (int c = 0; c < 32; c += 4) {
-        const uint32_t nibble = bits >> c;
-        store_word(columns + c, (nibble & 1) | (nibble >> 1 & 1) << 8 | (nibble >> 2 & 1) << 16 |
-                                    (nibble >> 3 & 1) << 24);
+    uint32_t word = 0;
+    for (int i = 0; i < 4; ++i) {
+        uint32_t x = bits >> i & 0x11111111u;  // bit 4g
+        x = (x | x >> 3) & 0x03030303u;        // bits 2k, 2k + 1 in byte k
+        x = (x | x >> 6) & 0x000F000Fu;        // bits 4k .. 4k + 3 in half k
+        x = (x | x >> 12) & 0xFFu;
+        word |= x << 8 * i;
     }
-    return bits_word(columns, 0);
+    return word;
 }
 
 // The blocks of 32 with nibbles (Q4_0, IQ4_NL, Q4_1) and fifth bits (Q5_0, Q5_1): an fp16 scale
@@ -154,9 +157,8 @@ void nibble_block32_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t col
             put_nibbles(in[b].qs, 4, 1, r, quants + kLow);
             if constexpr (kFifthBits)
                 store_word(quants + 4 * r, fifth_bits_word(load_word(in[b].qh)));
-            block32_scales(Layout, tile, b)[r] = in[b].d;
-            if constexpr (Layout.mins)
-                reinterpret_cast<uint16_t*>(tile + Layout.mins_of(b))[r] = in[b].m;
+            row_halves(tile, Layout.scales(b))[r] = in[b].d;
+            if constexpr (Layout.mins) row_halves(tile, Layout.mins_of(b))[r] = in[b].m;
         }
     }
 }
@@ -172,7 +174,7 @@ void q8_0_pack_tile(const uint8_t* rows, size_t row_bytes, int64_t cols, uint8_t
             uint8_t* quants = tile + Layout.quants(b);
             for (int g = 0; g < 8; ++g)
                 store_word(quants + 64 * g + 4 * r, load_word(qs + 4 * g) ^ kSignBits);
-            block32_scales(Layout, tile, b)[r] = in[b].d;
+            row_halves(tile, Layout.scales(b))[r] = in[b].d;
         }
     }
 }
@@ -352,12 +354,9 @@ void block32_gemm_reference(const uint8_t* tile, int64_t cols, const uint8_t* ac
                 const uint8_t* quants = tile + Layout.quants(b);
                 int32_t sum = Layout.mins ? 0 : a[b].bias;
                 for (int c = 0; c < kBlock; ++c) sum += quant(quants, r, c) * a[b].qs[c];
-                acc += float(sum) * (block32_scale(Layout, tile, b, r) * a[b].d);
-                if constexpr (Layout.mins) {
-                    uint16_t min;
-                    std::memcpy(&min, tile + Layout.mins_of(b) + 2 * r, sizeof min);
-                    acc += fp16_to_fp32(min) * (float(a[b].bias) * a[b].d);
-                }
+                acc += float(sum) * (row_half(tile, Layout.scales(b), r) * a[b].d);
+                if constexpr (Layout.mins)
+                    acc += row_half(tile, Layout.mins_of(b), r) * (float(a[b].bias) * a[b].d);
             }
             y[t * y_stride + r] = acc;
         }

@@ -97,6 +97,8 @@ template <int T, Bias kBias>
 inline void add_block_sums(const __m256i sums[T], const uint8_t* scales, int half,
                            const ActBlock32* const a[T], int64_t b, __m256 acc[T]) {
     const __m256 w_scale = half_scales(scales, half);
+    const __m256 min = kBias == Bias::min ? half_scales(scales + Block32Layout::kScaleBytes, half)
+                                          : _mm256_setzero_ps();
     for (int t = 0; t < T; ++t) {
         const ActBlock32& x = a[t][b];
         const __m256i sum =
@@ -104,8 +106,7 @@ inline void add_block_sums(const __m256i sums[T], const uint8_t* scales, int hal
         acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
                                  _mm256_mul_ps(w_scale, _mm256_set1_ps(x.d)), acc[t]);
         if constexpr (kBias == Bias::min)
-            acc[t] = _mm256_fmadd_ps(half_scales(scales + Block32Layout::kScaleBytes, half),
-                                     _mm256_set1_ps(float(x.bias) * x.d), acc[t]);
+            acc[t] = _mm256_fmadd_ps(min, _mm256_set1_ps(float(x.bias) * x.d), acc[t]);
     }
 }
 
@@ -164,9 +165,8 @@ inline void five_bit_block(const uint8_t* quants, const uint8_t* scales, int hal
     add_block_sums<T, kBias>(sums, scales, half, a, b, acc);
 }
 
-// The table's entries and their magnitudes in both 128-bit lanes (vpshufb looks up within a lane).
-// maddubs takes the magnitudes, unsigned, and the activations with the entries' signs: each pair
-// sum is at most 2 * 127 * 127 < 2^15, but two are not, so every group widens at once.
+// The table's entries and their magnitudes in both 128-bit lanes (vpshufb looks up within a lane),
+// for maddubs as in signed_block.
 struct Iq4Tables {
     __m256i values, magnitudes;
     Iq4Tables() {

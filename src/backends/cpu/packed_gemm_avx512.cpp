@@ -181,12 +181,11 @@ inline __attribute__((always_inline)) void block32_accumulate(const uint8_t* qua
     const auto start = [](const ActBlock32& x) {
         return kMins ? _mm512_setzero_si512() : _mm512_set1_epi32(x.bias);
     };
+    const __m512 min = kMins ? _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                   scales + Block32Layout::kScaleBytes)))
+                             : _mm512_setzero_ps();
     const auto add_min = [&](const ActBlock32& x, __m512& sum) {
-        if constexpr (kMins) {
-            const __m512 min = _mm512_cvtph_ps(_mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(scales + Block32Layout::kScaleBytes)));
-            sum = _mm512_fmadd_ps(min, _mm512_set1_ps(float(x.bias) * x.d), sum);
-        }
+        if constexpr (kMins) sum = _mm512_fmadd_ps(min, _mm512_set1_ps(float(x.bias) * x.d), sum);
     };
     if constexpr (T == 1 && Blocks::kNibbles) {
         const ActBlock32& x = a[0][b];
