@@ -32,6 +32,27 @@ bool blocks_of_32(GgmlType type) {
     return traits(type).block_size == 32;
 }
 
+// Every packed layout: the one each instruction set's kernels read, in each grouping of blocks.
+struct Layout {
+    SimdLevel level;
+    Grouping grouping;
+};
+const Layout kLayouts[] = {{SimdLevel::avx2, Grouping::standard},
+                           {SimdLevel::avx512, Grouping::standard},
+                           {SimdLevel::avx512, Grouping::wide}};
+const char* layout_name(Layout layout) {
+    if (layout.level == SimdLevel::avx2) return "AVX2";
+    return layout.grouping == Grouping::wide ? "AVX-512 wide" : "AVX-512";
+}
+// The scalar kernel's format in that layout; nullptr where the type has no such grouping.
+const PackedFormat* reference_format(GgmlType type, Layout layout) {
+    return packed_format_reference(type, layout.level, layout.grouping);
+}
+PackedKernels simd_kernels(GgmlType type, Layout layout) {
+    return layout.level == SimdLevel::avx512 ? packed_kernels_avx512(type, layout.grouping)
+                                             : packed_kernels_avx2(type);
+}
+
 struct Matrix {
     GgmlType type;
     int64_t rows, cols;
@@ -95,12 +116,13 @@ double magnitude(const Matrix& m, const float* x, int64_t r) {
     return s;
 }
 
-// Both layouts of every type (AVX-512 packs the blocks of 32 its own way).
+// Every layout of every type (AVX-512 packs the blocks of 32 its own way).
 TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
     for (GgmlType type : kPackedTypes)
-        for (SimdLevel layout : {SimdLevel::avx2, SimdLevel::avx512}) {
-            const PackedFormat* format = packed_format_reference(type, layout);
-            ASSERT_NE(format, nullptr) << type_name(type);
+        for (Layout layout : kLayouts) {
+            const PackedFormat* format = reference_format(type, layout);
+            if (layout.grouping == Grouping::wide && format == nullptr) continue;
+            ASSERT_NE(format, nullptr) << type_name(type) << " " << layout_name(layout);
             const int64_t rows = 48, cols = 512, n_tokens = 3;
             const Matrix m = random_matrix(type, rows, cols, 11);
             const auto tiles = pack(*format, m);
@@ -117,7 +139,8 @@ TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
                     // max.
                     const double tolerance = 0.02 * magnitude(m, x.data() + t * cols, r) + 1e-6;
                     EXPECT_NEAR(y[t * rows + r], exact, tolerance)
-                        << type_name(type) << " token " << t << " row " << r;
+                        << type_name(type) << " " << layout_name(layout) << " token " << t
+                        << " row " << r;
                     if (r == 7) {
                         EXPECT_EQ(y[t * rows + r], 0.0f);
                     }
@@ -126,30 +149,42 @@ TEST(PackedKernels, ScalarKernelMatchesTheOriginalRows) {
         }
 }
 
-// The two layouts of the blocks of 32 hold the same numbers in different places.
+// The layouts of the blocks of 32 hold the same numbers in different places.
 TEST(PackedKernels, Block32LayoutsDifferOnlyInPlacement) {
+    int wide = 0;
     for (GgmlType type : kPackedTypes) {
         if (!blocks_of_32(type)) continue;
-        const PackedFormat* first = packed_format_reference(type, SimdLevel::avx2);
-        const PackedFormat* last = packed_format_reference(type, SimdLevel::avx512);
         const Matrix m = random_matrix(type, 16, 512, 5);
-        const auto a = pack(*first, m), b = pack(*last, m);
-        ASSERT_EQ(a.size(), b.size()) << type_name(type);
-        EXPECT_NE(a, b) << type_name(type);
-        auto sorted_a = a, sorted_b = b;
-        std::sort(sorted_a.begin(), sorted_a.end());
-        std::sort(sorted_b.begin(), sorted_b.end());
-        EXPECT_EQ(sorted_a, sorted_b) << type_name(type);
+        const auto first = pack(*reference_format(type, kLayouts[0]), m);
+        auto sorted_first = first;
+        std::sort(sorted_first.begin(), sorted_first.end());
+        for (Layout layout : {kLayouts[1], kLayouts[2]}) {
+            const PackedFormat* format = reference_format(type, layout);
+            if (format == nullptr) continue;
+            wide += layout.grouping == Grouping::wide;
+            const auto other = pack(*format, m);
+            ASSERT_EQ(first.size(), other.size()) << type_name(type) << " " << layout_name(layout);
+            EXPECT_NE(first, other) << type_name(type) << " " << layout_name(layout);
+            auto sorted_other = other;
+            std::sort(sorted_other.begin(), sorted_other.end());
+            EXPECT_EQ(sorted_first, sorted_other) << type_name(type) << " " << layout_name(layout);
+        }
     }
+    EXPECT_EQ(wide, 3);  // IQ4_NL, Q4_1 and Q5_1
 }
 
 // A SIMD kernel set against the scalar kernels: the same activation bytes, and products within
 // float rounding of the scalar ones, for several row lengths and every token-count path.
-void expect_matches_scalar_kernels(PackedKernels (*kernels)(GgmlType), SimdLevel level,
-                                   const char* name) {
+void expect_matches_scalar_kernels(Layout layout) {
+    const char* name = layout_name(layout);
     for (GgmlType type : kPackedTypes) {
-        const PackedFormat* format = packed_format_reference(type, level);
-        const PackedKernels fast = kernels(type);
+        const PackedFormat* format = reference_format(type, layout);
+        const PackedKernels fast = simd_kernels(type, layout);
+        if (layout.grouping == Grouping::wide && format == nullptr) {
+            EXPECT_EQ(fast.gemm, nullptr) << name << " " << type_name(type);
+            continue;
+        }
+        ASSERT_NE(format, nullptr) << name << " " << type_name(type);
         ASSERT_NE(fast.gemm, nullptr) << name << " " << type_name(type);
         for (int64_t cols : {256, 2048, 5632 / 256 * 256 + 256}) {
             const int64_t rows = 32;
@@ -185,12 +220,13 @@ void expect_matches_scalar_kernels(PackedKernels (*kernels)(GgmlType), SimdLevel
 
 TEST(PackedKernels, Avx512MatchesTheScalarKernel) {
     if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-    expect_matches_scalar_kernels(packed_kernels_avx512, SimdLevel::avx512, "AVX-512");
+    expect_matches_scalar_kernels({SimdLevel::avx512, Grouping::standard});
+    expect_matches_scalar_kernels({SimdLevel::avx512, Grouping::wide});
 }
 
 TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
     if (cpu_simd_level() < SimdLevel::avx2) GTEST_SKIP() << "no AVX2 on this CPU";
-    expect_matches_scalar_kernels(packed_kernels_avx2, SimdLevel::avx2, "AVX2");
+    expect_matches_scalar_kernels({SimdLevel::avx2, Grouping::standard});
 }
 
 // Tiles of the largest quants the layouts hold (15 for nibbles, 31 for Q5_*, 63 for Q6_K, +-127 and
@@ -200,11 +236,11 @@ TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
 TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
     const int64_t cols = 512, rows = 16;
     for (GgmlType type : kPackedTypes)
-        for (SimdLevel level : {SimdLevel::avx2, SimdLevel::avx512}) {
-            if (cpu_simd_level() < level) continue;
-            const PackedFormat* format = packed_format_reference(type, level);
-            const PackedKernels fast = level == SimdLevel::avx512 ? packed_kernels_avx512(type)
-                                                                  : packed_kernels_avx2(type);
+        for (Layout layout : kLayouts) {
+            if (cpu_simd_level() < layout.level) continue;
+            const PackedFormat* format = reference_format(type, layout);
+            if (format == nullptr) continue;  // a grouping the type has not
+            const PackedKernels fast = simd_kernels(type, layout);
             const size_t row_bytes = row_size(type, cols);
             for (int variant = 0; variant < 2; ++variant) {
                 std::vector<uint8_t> original(row_bytes * size_t(rows));
@@ -252,7 +288,7 @@ TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
                                   rows);
                         for (int64_t r = 0; r < rows; ++r)
                             ASSERT_NEAR(y_fast[r], y_ref[r], 1e-5 * std::fabs(y_ref[r]))
-                                << type_name(type) << " " << simd_level_name(level) << " variant "
+                                << type_name(type) << " " << layout_name(layout) << " variant "
                                 << variant << " sign " << sign << " row " << r;
                     }
                 }
@@ -310,6 +346,14 @@ TEST(PackedKernels, FormatsNeedWholeGroupsOfColumns) {
     EXPECT_EQ(packed_format(GgmlType::Q8_0, 96), nullptr);
     EXPECT_EQ(packed_format(GgmlType::Q4_K, 384), nullptr);
     EXPECT_NE(packed_format(GgmlType::Q6_K, 512), nullptr);
+    // Wide groups where the row holds them, standard ones elsewhere.
+    const bool wide = active_simd_level() >= SimdLevel::avx512;
+    for (GgmlType type : {GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::IQ4_NL}) {
+        ASSERT_NE(packed_format(type, 896), nullptr) << type_name(type);
+        EXPECT_EQ(packed_format(type, 896)->column_group, 128) << type_name(type);
+        EXPECT_EQ(packed_format(type, 2048)->column_group, wide ? 256 : 128) << type_name(type);
+    }
+    EXPECT_EQ(packed_format(GgmlType::Q4_0, 2048)->column_group, 128);
 }
 
 // A group of products with one input gives what the products give one by one, whether the group

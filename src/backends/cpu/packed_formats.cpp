@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <span>
+#include <vector>
 
 #include "backends/cpu/packed_layouts.h"
 #include "backends/cpu/quant_blocks.h"
@@ -539,8 +539,21 @@ PackedFormat with_kernels(const PackedFormat& format, PackedKernels kernels) {
 
 }  // namespace
 
-const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of) {
+const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of, Grouping grouping) {
     const bool scales_last = layout_of >= SimdLevel::avx512;
+    if (grouping == Grouping::wide) {
+        if (!scales_last) return nullptr;
+        switch (type) {
+            case GgmlType::IQ4_NL:
+                return kIQ4_NLFormat<kQ4_0WideLayout>;
+            case GgmlType::Q4_1:
+                return kQ4_1Format<kQ4_1WideLayout>;
+            case GgmlType::Q5_1:
+                return kQ5_1Format<kQ5_1WideLayout>;
+            default:
+                return nullptr;
+        }
+    }
     switch (type) {
         case GgmlType::Q4_0:
             return scales_last ? kQ4_0Format<kQ4_0ScalesLastLayout> : kQ4_0Format<kQ4_0Layout>;
@@ -579,41 +592,37 @@ PackedKernels packed_kernels_reference(GgmlType type) {
 
 const PackedFormat* packed_format(GgmlType type, int64_t cols) {
     // Packing only pays where a kernel reads the packed layout faster than the in-place one.
-    const auto level_format = [](GgmlType type, SimdLevel level, PackedKernels kernels) {
-        return with_kernels(*packed_format_reference(type, level), kernels);
-    };
-    static const PackedFormat avx512[] = {
-        level_format(GgmlType::Q4_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_0)),
-        level_format(GgmlType::Q8_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q8_0)),
-        level_format(GgmlType::IQ4_NL, SimdLevel::avx512, packed_kernels_avx512(GgmlType::IQ4_NL)),
-        level_format(GgmlType::Q4_1, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_1)),
-        level_format(GgmlType::Q5_0, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_0)),
-        level_format(GgmlType::Q5_1, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_1)),
-        level_format(GgmlType::Q2_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q2_K)),
-        level_format(GgmlType::Q3_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q3_K)),
-        level_format(GgmlType::Q4_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q4_K)),
-        level_format(GgmlType::Q5_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q5_K)),
-        level_format(GgmlType::Q6_K, SimdLevel::avx512, packed_kernels_avx512(GgmlType::Q6_K)),
-        level_format(GgmlType::IQ4_XS, SimdLevel::avx512, packed_kernels_avx512(GgmlType::IQ4_XS)),
-    };
-    static const PackedFormat avx2[] = {
-        level_format(GgmlType::Q4_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_0)),
-        level_format(GgmlType::Q8_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q8_0)),
-        level_format(GgmlType::IQ4_NL, SimdLevel::avx2, packed_kernels_avx2(GgmlType::IQ4_NL)),
-        level_format(GgmlType::Q4_1, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_1)),
-        level_format(GgmlType::Q5_0, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_0)),
-        level_format(GgmlType::Q5_1, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_1)),
-        level_format(GgmlType::Q2_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q2_K)),
-        level_format(GgmlType::Q3_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q3_K)),
-        level_format(GgmlType::Q4_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q4_K)),
-        level_format(GgmlType::Q5_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q5_K)),
-        level_format(GgmlType::Q6_K, SimdLevel::avx2, packed_kernels_avx2(GgmlType::Q6_K)),
-        level_format(GgmlType::IQ4_XS, SimdLevel::avx2, packed_kernels_avx2(GgmlType::IQ4_XS)),
-    };
+    // Each list holds a type's wide grouping before its standard one: the first whose groups
+    // divide the row is taken.
+    constexpr GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL,
+                                   GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                                   GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
+                                   GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS};
+    static const std::vector<PackedFormat> avx512 = [&] {
+        std::vector<PackedFormat> formats;
+        for (GgmlType t : kTypes)
+            for (Grouping grouping : {Grouping::wide, Grouping::standard}) {
+                const PackedFormat* format =
+                    packed_format_reference(t, SimdLevel::avx512, grouping);
+                const PackedKernels kernels = packed_kernels_avx512(t, grouping);
+                if (format && kernels.gemm) formats.push_back(with_kernels(*format, kernels));
+            }
+        return formats;
+    }();
+    static const std::vector<PackedFormat> avx2 = [&] {
+        std::vector<PackedFormat> formats;
+        for (GgmlType t : kTypes) {
+            const PackedKernels kernels = packed_kernels_avx2(t);
+            if (kernels.gemm)
+                formats.push_back(
+                    with_kernels(*packed_format_reference(t, SimdLevel::avx2), kernels));
+        }
+        return formats;
+    }();
     const SimdLevel level = active_simd_level();
     if (level < SimdLevel::avx2) return nullptr;
-    for (const PackedFormat& f : level >= SimdLevel::avx512 ? std::span(avx512) : std::span(avx2))
-        if (f.type == type && f.gemm != nullptr && cols % f.column_group == 0) return &f;
+    for (const PackedFormat& f : level >= SimdLevel::avx512 ? avx512 : avx2)
+        if (f.type == type && cols % f.column_group == 0) return &f;
     return nullptr;
 }
 

@@ -51,13 +51,20 @@ struct PackedKernels {
     QuantizeActivationFn quantize_activation = nullptr;  // same bytes as the reference's
 };
 
+// How many blocks of 32 columns a group of a blocks-of-32 layout holds (see packed_layouts.h):
+// AVX-512 packs some formats in wide groups where a row holds whole ones, and in standard groups
+// otherwise. The other formats and instruction sets have standard groups only.
+enum class Grouping { standard, wide };
+
 // For tests: the plain scalar kernels on the packed layout, and the AVX2 and AVX-512 ones (null
-// when the build has none). None depends on the active level.
+// when the build has none, or where there is no such grouping). None depends on the active level.
 PackedKernels packed_kernels_reference(GgmlType type);
 PackedKernels packed_kernels_avx2(GgmlType type);
-PackedKernels packed_kernels_avx512(GgmlType type);
+PackedKernels packed_kernels_avx512(GgmlType type, Grouping grouping = Grouping::standard);
 // The format with the scalar kernel, whatever the CPU, in the layout that the kernels of
-// `layout_of` read (AVX-512 packs Q4_0 and Q8_0 its own way; tests pack with these).
-const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of = SimdLevel::scalar);
+// `layout_of` read (AVX-512 packs the blocks of 32 its own way; tests pack with these); nullptr
+// for a grouping that the type has not at that level.
+const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of = SimdLevel::scalar,
+                                            Grouping grouping = Grouping::standard);
 
 }  // namespace uma::cpu::detail

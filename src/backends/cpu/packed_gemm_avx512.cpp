@@ -167,6 +167,16 @@ struct Q5_0Blocks {
 struct Q5_1Blocks : Q5_0Blocks {
     static constexpr Block32Layout kLayout = kQ5_1ScalesLastLayout;
 };
+// The same blocks in groups of eight (see kQ4_0WideLayout).
+struct IQ4_NLWideBlocks : IQ4_NLBlocks {
+    static constexpr Block32Layout kLayout = kQ4_0WideLayout;
+};
+struct Q4_1WideBlocks : Q4_1Blocks {
+    static constexpr Block32Layout kLayout = kQ4_1WideLayout;
+};
+struct Q5_1WideBlocks : Q5_1Blocks {
+    static constexpr Block32Layout kLayout = kQ5_1WideLayout;
+};
 
 // One block of 32 columns into the accumulators of T tokens.
 template <class Blocks, int T>
@@ -605,7 +615,19 @@ void quantize_k(const float* x, int64_t cols, uint8_t* out) {
 
 }  // namespace
 
-PackedKernels packed_kernels_avx512(GgmlType type) {
+PackedKernels packed_kernels_avx512(GgmlType type, Grouping grouping) {
+    if (grouping == Grouping::wide) {
+        switch (type) {
+            case GgmlType::IQ4_NL:
+                return {block32_gemm<IQ4_NLWideBlocks>, quantize_block32<128>};
+            case GgmlType::Q4_1:
+                return {block32_gemm<Q4_1WideBlocks>, quantize_block32<-1>};
+            case GgmlType::Q5_1:
+                return {block32_gemm<Q5_1WideBlocks>, quantize_block32<-1>};
+            default:
+                return {};
+        }
+    }
     switch (type) {
         case GgmlType::Q4_0:
             return {block32_gemm<Q4_0Blocks>, quantize_block32<8>};
@@ -644,7 +666,7 @@ PackedKernels packed_kernels_avx512(GgmlType type) {
 #else  // not x86-64
 
 namespace uma::cpu::detail {
-PackedKernels packed_kernels_avx512(GgmlType) {
+PackedKernels packed_kernels_avx512(GgmlType, Grouping) {
     return {};
 }
 }  // namespace uma::cpu::detail
