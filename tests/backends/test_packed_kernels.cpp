@@ -33,6 +33,7 @@ bool blocks_of_32(GgmlType type) {
 }
 
 // Every packed layout: the one each instruction set's kernels read, in each grouping of blocks.
+// (NEON's kernels read AVX2's layout; kNeon pairs them with it.)
 struct Layout {
     SimdLevel level;
     Grouping grouping;
@@ -40,7 +41,9 @@ struct Layout {
 const Layout kLayouts[] = {{SimdLevel::avx2, Grouping::standard},
                            {SimdLevel::avx512, Grouping::standard},
                            {SimdLevel::avx512, Grouping::wide}};
+constexpr Layout kNeon{SimdLevel::neon, Grouping::standard};
 const char* layout_name(Layout layout) {
+    if (layout.level == SimdLevel::neon) return "NEON";
     if (layout.level == SimdLevel::avx2) return "AVX2";
     return layout.grouping == Grouping::wide ? "AVX-512 wide" : "AVX-512";
 }
@@ -49,9 +52,21 @@ const PackedFormat* reference_format(GgmlType type, Layout layout) {
     return packed_format_reference(type, layout.level, layout.grouping);
 }
 PackedKernels simd_kernels(GgmlType type, Layout layout) {
-    return layout.level == SimdLevel::avx512 ? packed_kernels_avx512(type, layout.grouping)
-                                             : packed_kernels_avx2(type);
+    switch (layout.level) {
+        case SimdLevel::avx512:
+            return packed_kernels_avx512(type, layout.grouping);
+        case SimdLevel::avx2:
+            return packed_kernels_avx2(type);
+        case SimdLevel::neon:
+            return packed_kernels_neon(type);
+        case SimdLevel::scalar:
+            break;
+    }
+    return packed_kernels_reference(type);
 }
+// The types with NEON kernels; the others stay in place on AArch64.
+const GgmlType kNeonTypes[] = {GgmlType::Q4_0,   GgmlType::Q4_1, GgmlType::Q8_0,
+                               GgmlType::IQ4_NL, GgmlType::Q4_K, GgmlType::Q6_K};
 
 struct Matrix {
     GgmlType type;
@@ -184,6 +199,9 @@ void expect_matches_scalar_kernels(Layout layout) {
             EXPECT_EQ(fast.gemm, nullptr) << name << " " << type_name(type);
             continue;
         }
+        if (layout.level == SimdLevel::neon &&
+            std::find(std::begin(kNeonTypes), std::end(kNeonTypes), type) == std::end(kNeonTypes))
+            continue;
         ASSERT_NE(format, nullptr) << name << " " << type_name(type);
         ASSERT_NE(fast.gemm, nullptr) << name << " " << type_name(type);
         for (int64_t cols : {256, 2048, 5632 / 256 * 256 + 256}) {
@@ -219,14 +237,21 @@ void expect_matches_scalar_kernels(Layout layout) {
 }
 
 TEST(PackedKernels, Avx512MatchesTheScalarKernel) {
-    if (cpu_simd_level() < SimdLevel::avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+    if (!runs_kernels_of(cpu_simd_level(), SimdLevel::avx512))
+        GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
     expect_matches_scalar_kernels({SimdLevel::avx512, Grouping::standard});
     expect_matches_scalar_kernels({SimdLevel::avx512, Grouping::wide});
 }
 
 TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
-    if (cpu_simd_level() < SimdLevel::avx2) GTEST_SKIP() << "no AVX2 on this CPU";
+    if (!runs_kernels_of(cpu_simd_level(), SimdLevel::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
     expect_matches_scalar_kernels({SimdLevel::avx2, Grouping::standard});
+}
+
+// On x86 machines the AArch64 build of these tests runs this one under qemu-user (tests/arm64).
+TEST(PackedKernels, NeonMatchesTheScalarKernel) {
+    if (cpu_simd_level() != SimdLevel::neon) GTEST_SKIP() << "no NEON dot product on this CPU";
+    expect_matches_scalar_kernels(kNeon);
 }
 
 // Tiles of the largest quants the layouts hold (15 for nibbles, 31 for Q5_*, 63 for Q6_K, +-127 and
@@ -236,11 +261,11 @@ TEST(PackedKernels, Avx2MatchesTheScalarKernel) {
 TEST(PackedKernels, ExtremeQuantsDoNotOverflowIntermediateSums) {
     const int64_t cols = 512, rows = 16;
     for (GgmlType type : kPackedTypes)
-        for (Layout layout : kLayouts) {
-            if (cpu_simd_level() < layout.level) continue;
+        for (Layout layout : {kLayouts[0], kLayouts[1], kLayouts[2], kNeon}) {
+            if (!runs_kernels_of(cpu_simd_level(), layout.level)) continue;
             const PackedFormat* format = reference_format(type, layout);
-            if (format == nullptr) continue;  // a grouping the type has not
             const PackedKernels fast = simd_kernels(type, layout);
+            if (format == nullptr || fast.gemm == nullptr) continue;  // none for this type
             const size_t row_bytes = row_size(type, cols);
             for (int variant = 0; variant < 2; ++variant) {
                 std::vector<uint8_t> original(row_bytes * size_t(rows));
@@ -339,7 +364,8 @@ TEST(PackedKernels, BackendMatmulMatchesTheReferenceDotProduct) {
 }
 
 TEST(PackedKernels, FormatsNeedWholeGroupsOfColumns) {
-    if (active_simd_level() < SimdLevel::avx2) GTEST_SKIP() << "packing needs AVX2";
+    if (!runs_kernels_of(active_simd_level(), SimdLevel::avx2))
+        GTEST_SKIP() << "these are the x86 formats; this CPU lacks the instruction set";
     EXPECT_NE(packed_format(GgmlType::Q4_0, 896), nullptr);  // Qwen2.5-0.5B: 7 groups of 128
     EXPECT_EQ(packed_format(GgmlType::Q4_0, 320), nullptr);
     EXPECT_NE(packed_format(GgmlType::Q8_0, 320), nullptr);
@@ -403,7 +429,8 @@ TEST(PackedKernels, MatmulManyMatchesSeparateProducts) {
 // Weights whose rows are also looked up (a tied embedding) stay in place: a packed copy would sit
 // beside the file pages the lookups keep resident.
 TEST(PackedKernels, RowLookupWeightsStayInPlace) {
-    if (active_simd_level() < SimdLevel::avx2) GTEST_SKIP() << "packing needs AVX2";
+    if (active_simd_level() == SimdLevel::scalar)
+        GTEST_SKIP() << "packing needs AVX2 or NEON; this CPU lacks the instruction set";
     const Matrix m = random_matrix(GgmlType::Q4_0, 32, 256, 3);
     Weight w;
     w.name = "token_embd.weight";

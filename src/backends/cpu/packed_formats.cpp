@@ -540,7 +540,7 @@ PackedFormat with_kernels(const PackedFormat& format, PackedKernels kernels) {
 }  // namespace
 
 const PackedFormat* packed_format_reference(GgmlType type, SimdLevel layout_of, Grouping grouping) {
-    const bool scales_last = layout_of >= SimdLevel::avx512;
+    const bool scales_last = layout_of == SimdLevel::avx512;
     if (grouping == Grouping::wide) {
         if (!scales_last) return nullptr;
         switch (type) {
@@ -609,19 +609,34 @@ const PackedFormat* packed_format(GgmlType type, int64_t cols) {
             }
         return formats;
     }();
-    static const std::vector<PackedFormat> avx2 = [&] {
+    // AVX2 and NEON: standard groups, the scales before the quants.
+    const auto standard_formats = [&](PackedKernels (*kernels_of)(GgmlType)) {
         std::vector<PackedFormat> formats;
         for (GgmlType t : kTypes) {
-            const PackedKernels kernels = packed_kernels_avx2(t);
+            const PackedKernels kernels = kernels_of(t);
             if (kernels.gemm)
                 formats.push_back(
                     with_kernels(*packed_format_reference(t, SimdLevel::avx2), kernels));
         }
         return formats;
-    }();
-    const SimdLevel level = active_simd_level();
-    if (level < SimdLevel::avx2) return nullptr;
-    for (const PackedFormat& f : level >= SimdLevel::avx512 ? avx512 : avx2)
+    };
+    static const std::vector<PackedFormat> avx2 = standard_formats(packed_kernels_avx2);
+    static const std::vector<PackedFormat> neon = standard_formats(packed_kernels_neon);
+    const std::vector<PackedFormat>* formats = nullptr;
+    switch (active_simd_level()) {
+        case SimdLevel::avx512:
+            formats = &avx512;
+            break;
+        case SimdLevel::avx2:
+            formats = &avx2;
+            break;
+        case SimdLevel::neon:
+            formats = &neon;
+            break;
+        case SimdLevel::scalar:
+            return nullptr;
+    }
+    for (const PackedFormat& f : *formats)
         if (f.type == type && cols % f.column_group == 0) return &f;
     return nullptr;
 }

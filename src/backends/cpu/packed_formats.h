@@ -1,6 +1,6 @@
 #pragma once
 // Weight layouts rearranged once at load for the int8 dot-product instructions (AVX-512 VNNI's
-// vpdpbusd, AVX2's maddubs).
+// vpdpbusd, AVX2's maddubs, NEON's sdot).
 //
 // A packed matrix is a sequence of tiles of kTileRows rows. Within a tile the quants of the same
 // 32 columns of all rows sit together, arranged so that one 64-byte vector holds four consecutive
@@ -61,6 +61,8 @@ enum class Grouping { standard, wide };
 PackedKernels packed_kernels_reference(GgmlType type);
 PackedKernels packed_kernels_avx2(GgmlType type);
 PackedKernels packed_kernels_avx512(GgmlType type, Grouping grouping = Grouping::standard);
+// NEON's read the AVX2 layout.
+PackedKernels packed_kernels_neon(GgmlType type);
 // The format with the scalar kernel, whatever the CPU, in the layout that the kernels of
 // `layout_of` read (AVX-512 packs the blocks of 32 its own way; tests pack with these); nullptr
 // for a grouping that the type has not at that level.

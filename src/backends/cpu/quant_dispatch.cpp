@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "backends/cpu/packed_formats.h"
 #include "backends/cpu/quant_formats.h"
 #include "backends/cpu/quant_prepared.h"
 #include "uma/backends/cpu/quant.h"
@@ -12,6 +13,11 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
 #endif
 
 namespace uma::cpu {
@@ -23,6 +29,8 @@ const char* simd_level_name(SimdLevel level) {
             return "avx512";
         case SimdLevel::avx2:
             return "avx2";
+        case SimdLevel::neon:
+            return "neon";
         case SimdLevel::scalar:
             break;
     }
@@ -43,6 +51,20 @@ SimdLevel cpu_simd_level() {
                         __builtin_cpu_supports("avx512vnni");
     if (avx2 && avx512) return SimdLevel::avx512;
     if (avx2) return SimdLevel::avx2;
+#elif defined(__aarch64__)
+    // The NEON kernels use the dot-product instructions (ARMv8.2 and later: every Apple M chip,
+    // Graviton 2 on); cores without them take the scalar ones.
+#if defined(__linux__)
+    const bool dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__APPLE__)
+    int has = 0;
+    size_t size = sizeof has;
+    const bool dotprod =
+        sysctlbyname("hw.optional.arm.FEAT_DotProd", &has, &size, nullptr, 0) == 0 && has != 0;
+#else
+    const bool dotprod = false;
+#endif
+    if (dotprod && packed_kernels_neon(GgmlType::Q4_0).gemm != nullptr) return SimdLevel::neon;
 #endif
     return SimdLevel::scalar;
 }
@@ -60,10 +82,13 @@ SimdLevel active_simd_level() {
             limit = SimdLevel::avx2;
         else if (requested == "avx512")
             limit = SimdLevel::avx512;
+        else if (requested == "neon")
+            limit = SimdLevel::neon;
         else
             throw Error("UMA_SIMD=" + std::string(requested) +
-                        " is not one of scalar, avx2, avx512");
-        return limit < supported ? limit : supported;
+                        " is not one of scalar, avx2, avx512, neon");
+        if (runs_kernels_of(supported, limit)) return limit;
+        return runs_kernels_of(limit, supported) ? supported : SimdLevel::scalar;
     }();
     return level;
 }

@@ -22,12 +22,22 @@ const FormatOps* legacy_format_ops(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5_1, Q
 const FormatOps* kquant_format_ops(GgmlType type);  // Q2_K .. Q6_K, Q8_K
 const FormatOps* iq4_format_ops(GgmlType type);     // IQ4_NL, IQ4_XS
 
-enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2 };
+// The instruction sets with kernels of their own: on x86-64 AVX2 and AVX-512 (VNNI), each level
+// including the one below; on AArch64 NEON with the dot-product instructions.
+enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2, neon = 3 };
+
+// Whether a CPU at level `cpu` runs the kernels written for `level`.
+constexpr bool runs_kernels_of(SimdLevel cpu, SimdLevel level) {
+    if (level == SimdLevel::scalar) return true;
+    if ((cpu == SimdLevel::neon) != (level == SimdLevel::neon)) return false;
+    return cpu >= level;
+}
 
 const char* simd_level_name(SimdLevel level);
 // What the CPU (and the build) can run, ignoring UMA_SIMD.
 SimdLevel cpu_simd_level();
-// The level the dispatcher uses: cpu_simd_level() capped by UMA_SIMD (scalar|avx2|avx512).
+// The level the dispatcher uses: cpu_simd_level() capped by UMA_SIMD (scalar|avx2|avx512|neon;
+// a level of the other architecture caps to scalar).
 SimdLevel active_simd_level();
 
 // The kernels written for exactly one instruction set; nullptr where that set has no kernel for
