@@ -64,9 +64,6 @@ PackedKernels simd_kernels(GgmlType type, Layout layout) {
     }
     return packed_kernels_reference(type);
 }
-// The types with NEON kernels; the others stay in place on AArch64.
-const GgmlType kNeonTypes[] = {GgmlType::Q4_0,   GgmlType::Q4_1, GgmlType::Q8_0,
-                               GgmlType::IQ4_NL, GgmlType::Q4_K, GgmlType::Q6_K};
 
 struct Matrix {
     GgmlType type;
@@ -199,9 +196,6 @@ void expect_matches_scalar_kernels(Layout layout) {
             EXPECT_EQ(fast.gemm, nullptr) << name << " " << type_name(type);
             continue;
         }
-        if (layout.level == SimdLevel::neon &&
-            std::find(std::begin(kNeonTypes), std::end(kNeonTypes), type) == std::end(kNeonTypes))
-            continue;
         ASSERT_NE(format, nullptr) << name << " " << type_name(type);
         ASSERT_NE(fast.gemm, nullptr) << name << " " << type_name(type);
         for (int64_t cols : {256, 2048, 5632 / 256 * 256 + 256}) {
