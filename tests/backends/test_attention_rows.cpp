@@ -1,6 +1,6 @@
-// The AVX2 and AVX-512 attention kernels against the scalar ones, on random cache rows of both
-// cache types, head dimensions with and without a fixed-size kernel, head counts around the group
-// of four, and a ring buffer that wraps.
+// The AVX2, AVX-512 and NEON attention kernels against the scalar ones, on random cache rows of
+// both cache types, head dimensions with and without a fixed-size kernel, head counts around the
+// group of four, and a ring buffer that wraps.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,15 +16,25 @@ namespace {
 
 // The kernels of one instruction set, or nullptr (with the reason) where this CPU lacks it.
 const AttentionRowKernels* simd_kernels(SimdLevel level, GgmlType type) {
-    if (cpu_simd_level() < level) return nullptr;
-    return level == SimdLevel::avx512 ? attention_row_kernels_avx512(type)
-                                      : attention_row_kernels_avx2(type);
+    if (!runs_kernels_of(cpu_simd_level(), level)) return nullptr;
+    switch (level) {
+        case SimdLevel::avx512:
+            return attention_row_kernels_avx512(type);
+        case SimdLevel::avx2:
+            return attention_row_kernels_avx2(type);
+        case SimdLevel::neon:
+            return attention_row_kernels_neon(type);
+        case SimdLevel::scalar:
+            break;
+    }
+    return nullptr;
 }
 
 class AttentionRowsSimd : public ::testing::TestWithParam<SimdLevel> {};
 
 TEST_P(AttentionRowsSimd, KernelsMatchTheScalarOnes) {
-    if (cpu_simd_level() < GetParam()) GTEST_SKIP() << "this CPU lacks the instruction set";
+    if (!runs_kernels_of(cpu_simd_level(), GetParam()))
+        GTEST_SKIP() << "this CPU lacks the instruction set";
     for (GgmlType type : {GgmlType::F16, GgmlType::F32}) {
         const AttentionRowKernels* reference = attention_row_kernels(type, SimdLevel::scalar);
         const AttentionRowKernels* fast = simd_kernels(GetParam(), type);
@@ -64,7 +74,8 @@ TEST_P(AttentionRowsSimd, KernelsMatchTheScalarOnes) {
 }
 
 TEST_P(AttentionRowsSimd, MaximumIsExact) {
-    if (cpu_simd_level() < GetParam()) GTEST_SKIP() << "this CPU lacks the instruction set";
+    if (!runs_kernels_of(cpu_simd_level(), GetParam()))
+        GTEST_SKIP() << "this CPU lacks the instruction set";
     const AttentionRowKernels* fast = simd_kernels(GetParam(), GgmlType::F16);
     ASSERT_NE(fast, nullptr);
     for (int64_t n : {1, 7, 8, 15, 16, 17, 33, 100}) {
@@ -78,7 +89,8 @@ TEST_P(AttentionRowsSimd, MaximumIsExact) {
 }
 
 TEST_P(AttentionRowsSimd, ExponentialMatchesTheLibrary) {
-    if (cpu_simd_level() < GetParam()) GTEST_SKIP() << "this CPU lacks the instruction set";
+    if (!runs_kernels_of(cpu_simd_level(), GetParam()))
+        GTEST_SKIP() << "this CPU lacks the instruction set";
     const AttentionRowKernels* reference = attention_row_kernels(GgmlType::F16, SimdLevel::scalar);
     const AttentionRowKernels* fast = simd_kernels(GetParam(), GgmlType::F16);
     ASSERT_NE(fast, nullptr);
@@ -98,7 +110,7 @@ TEST_P(AttentionRowsSimd, ExponentialMatchesTheLibrary) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, AttentionRowsSimd,
-                         ::testing::Values(SimdLevel::avx2, SimdLevel::avx512),
+                         ::testing::Values(SimdLevel::avx2, SimdLevel::avx512, SimdLevel::neon),
                          [](const ::testing::TestParamInfo<SimdLevel>& info) {
                              return std::string(simd_level_name(info.param));
                          });

@@ -25,16 +25,19 @@ std::vector<float> random_values(int64_t n, uint32_t seed, float scale) {
 // The vector kernels this CPU runs, each named for the messages.
 std::vector<std::pair<const char*, const ElementwiseKernels*>> fast_kernels() {
     std::vector<std::pair<const char*, const ElementwiseKernels*>> kernels;
-    if (cpu_simd_level() >= SimdLevel::avx2 && elementwise_kernels_avx2())
+    const SimdLevel cpu = cpu_simd_level();
+    if (runs_kernels_of(cpu, SimdLevel::avx2) && elementwise_kernels_avx2())
         kernels.emplace_back("avx2", elementwise_kernels_avx2());
-    if (cpu_simd_level() >= SimdLevel::avx512 && elementwise_kernels_avx512())
+    if (runs_kernels_of(cpu, SimdLevel::avx512) && elementwise_kernels_avx512())
         kernels.emplace_back("avx512", elementwise_kernels_avx512());
+    if (runs_kernels_of(cpu, SimdLevel::neon) && elementwise_kernels_neon())
+        kernels.emplace_back("neon", elementwise_kernels_neon());
     return kernels;
 }
 
 TEST(ElementwiseRows, SwigluMatchesTheReference) {
     const auto kernels = fast_kernels();
-    if (kernels.empty()) GTEST_SKIP() << "no AVX2 on this CPU";
+    if (kernels.empty()) GTEST_SKIP() << "no AVX2 or NEON on this CPU";
     const auto& reference = elementwise_kernels_reference();
     for (const auto& [level, fast] : kernels)
         for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 100, 5632}) {
@@ -61,7 +64,7 @@ TEST(ElementwiseRows, SwigluMatchesTheReference) {
 
 TEST(ElementwiseRows, RmsNormMatchesTheReference) {
     const auto kernels = fast_kernels();
-    if (kernels.empty()) GTEST_SKIP() << "no AVX2 on this CPU";
+    if (kernels.empty()) GTEST_SKIP() << "no AVX2 or NEON on this CPU";
     const auto& reference = elementwise_kernels_reference();
     for (const auto& [level, fast] : kernels) {
         for (int64_t dim : {1, 3, 7, 8, 31, 64, 100, 2048, 4099}) {
@@ -88,7 +91,7 @@ TEST(ElementwiseRows, RmsNormMatchesTheReference) {
 // zero or overflow to infinity, infinities and signed zeros. NaNs must stay NaNs.
 TEST(ElementwiseRows, HalfConversionMatchesTheReference) {
     const auto kernels = fast_kernels();
-    if (kernels.empty()) GTEST_SKIP() << "no AVX2 on this CPU";
+    if (kernels.empty()) GTEST_SKIP() << "no AVX2 or NEON on this CPU";
     const auto& reference = elementwise_kernels_reference();
     std::vector<float> x;
     for (float scale : {1e-6f, 1e-3f, 1.0f, 300.0f, 6e4f})

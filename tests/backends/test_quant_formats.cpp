@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,26 @@ void put_u16(std::vector<uint8_t>& bytes, uint16_t v) {
 }
 
 constexpr uint16_t kHalfOne = 0x3C00, kHalfHalf = 0x3800, kHalfQuarter = 0x3400, kHalfTwo = 0x4000;
+
+// Every half converts to the single it stands for and back (AArch64 converts with the
+// instruction, x86 with the portable code): exact, subnormals included; NaNs stay NaNs.
+TEST(HalfPrecision, EveryHalfConvertsExactlyAndBack) {
+    EXPECT_EQ(fp16_to_fp32(0x3C00), 1.0f);
+    EXPECT_EQ(fp16_to_fp32(0xC000), -2.0f);
+    EXPECT_EQ(fp16_to_fp32(0x7BFF), 65504.0f);
+    EXPECT_EQ(fp16_to_fp32(0x0001), std::ldexp(1.0f, -24));
+    EXPECT_EQ(fp16_to_fp32(0x8000), 0.0f);
+    EXPECT_TRUE(std::signbit(fp16_to_fp32(0x8000)));
+    EXPECT_EQ(fp16_to_fp32(0xFC00), -std::numeric_limits<float>::infinity());
+    for (uint32_t h = 0; h < 0x10000; ++h) {
+        const float f = fp16_to_fp32(uint16_t(h));
+        if ((h & 0x7C00) == 0x7C00 && (h & 0x03FF) != 0) {
+            EXPECT_TRUE(std::isnan(f)) << std::hex << h;
+            continue;
+        }
+        ASSERT_EQ(fp32_to_fp16(f), h) << std::hex << h << " -> " << f;
+    }
+}
 
 TEST(QuantHandBuilt, Q4_0) {
     std::vector<uint8_t> block;

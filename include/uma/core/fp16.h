@@ -4,7 +4,16 @@
 
 namespace uma {
 
-// IEEE half and bfloat16 conversions (portable; SIMD code uses F16C where present).
+// IEEE half and bfloat16 conversions (portable; SIMD code uses F16C where present). AArch64
+// converts half to single with one instruction, the same value for every half but a signaling
+// NaN, which it quiets.
+#if defined(__aarch64__)
+inline float fp16_to_fp32(uint16_t h) {
+    __fp16 half;
+    std::memcpy(&half, &h, sizeof half);
+    return float(half);
+}
+#else
 inline float fp16_to_fp32(uint16_t h) {
     const uint32_t sign = uint32_t(h & 0x8000) << 16;
     const uint32_t exponent = (h >> 10) & 0x1f;
@@ -31,13 +40,14 @@ inline float fp16_to_fp32(uint16_t h) {
     std::memcpy(&f, &bits, 4);
     return f;
 }
+#endif
 
 inline uint16_t fp32_to_fp16(float f) {
     uint32_t x;
     std::memcpy(&x, &f, 4);
     const uint32_t sign = (x >> 16) & 0x8000;
     const uint32_t abs = x & 0x7fffffff;
-    if (abs > 0x7f800000) return uint16_t(sign | 0x7e00);  // NaN
+    if (abs > 0x7f800000) return uint16_t(sign | 0x7e00);   // NaN
     if (abs >= 0x477ff000) return uint16_t(sign | 0x7c00);  // overflow to inf (round-to-nearest)
     if (abs < 0x38800000) {                                 // subnormal half or zero
         if (abs < 0x33000000) return uint16_t(sign);

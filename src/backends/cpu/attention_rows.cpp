@@ -62,9 +62,11 @@ constexpr AttentionRowKernels kF16{scores<uint16_t>, max, exp_sum, weighted_sum<
 }  // namespace
 
 const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel level) {
-    if (level >= SimdLevel::avx512)
+    if (runs_kernels_of(level, SimdLevel::neon))
+        if (const AttentionRowKernels* k = attention_row_kernels_neon(cache_type)) return k;
+    if (runs_kernels_of(level, SimdLevel::avx512))
         if (const AttentionRowKernels* k = attention_row_kernels_avx512(cache_type)) return k;
-    if (level >= SimdLevel::avx2)
+    if (runs_kernels_of(level, SimdLevel::avx2))
         if (const AttentionRowKernels* k = attention_row_kernels_avx2(cache_type)) return k;
     switch (cache_type) {
         case GgmlType::F32:

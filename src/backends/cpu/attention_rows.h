@@ -55,5 +55,6 @@ const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel 
 // Per instruction set (nullptr where the build has none), for the dispatcher and the tests.
 const AttentionRowKernels* attention_row_kernels_avx2(GgmlType cache_type);
 const AttentionRowKernels* attention_row_kernels_avx512(GgmlType cache_type);
+const AttentionRowKernels* attention_row_kernels_neon(GgmlType cache_type);
 
 }  // namespace uma::cpu::detail

@@ -35,9 +35,11 @@ const ElementwiseKernels& elementwise_kernels_reference() {
 }
 
 const ElementwiseKernels& elementwise_kernels(SimdLevel level) {
-    if (level >= SimdLevel::avx512)
+    if (runs_kernels_of(level, SimdLevel::neon))
+        if (const ElementwiseKernels* k = elementwise_kernels_neon()) return *k;
+    if (runs_kernels_of(level, SimdLevel::avx512))
         if (const ElementwiseKernels* k = elementwise_kernels_avx512()) return *k;
-    if (level >= SimdLevel::avx2)
+    if (runs_kernels_of(level, SimdLevel::avx2))
         if (const ElementwiseKernels* k = elementwise_kernels_avx2()) return *k;
     return kReference;
 }

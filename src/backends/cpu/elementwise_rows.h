@@ -19,10 +19,11 @@ struct ElementwiseKernels {
 
 // The fastest for the level.
 const ElementwiseKernels& elementwise_kernels(SimdLevel level);
-// Per instruction set, for the tests: the plain loops, AVX2 and AVX-512 (nullptr where the build
-// has none).
+// Per instruction set, for the tests: the plain loops, AVX2, AVX-512 and NEON (nullptr where the
+// build has none).
 const ElementwiseKernels& elementwise_kernels_reference();
 const ElementwiseKernels* elementwise_kernels_avx2();
 const ElementwiseKernels* elementwise_kernels_avx512();
+const ElementwiseKernels* elementwise_kernels_neon();
 
 }  // namespace uma::cpu::detail

@@ -147,15 +147,15 @@ VecDotFn vec_dot_avx2(GgmlType weight_type) {
 
 VecDotFn vec_dot_for_level(GgmlType weight_type, SimdLevel level) {
     const VecDotFn reference = require_reference(weight_type);
-    if (level >= SimdLevel::avx512)
+    if (runs_kernels_of(level, SimdLevel::avx512))
         if (const VecDotFn kernel = vec_dot_avx512(weight_type)) return kernel;
-    if (level >= SimdLevel::avx2)
+    if (runs_kernels_of(level, SimdLevel::avx2))
         if (const VecDotFn kernel = vec_dot_avx2(weight_type)) return kernel;
     return reference;
 }
 
 const PreparedKernel* prepared_kernel(GgmlType weight_type, int64_t n) {
-    if (active_simd_level() < SimdLevel::avx512) return nullptr;
+    if (!runs_kernels_of(active_simd_level(), SimdLevel::avx512)) return nullptr;
     const PreparedKernel* kernel = prepared_kernel_avx512(weight_type);
     return kernel != nullptr && n % kernel->group == 0 ? kernel : nullptr;
 }
