@@ -103,6 +103,7 @@ struct SimdVariant {
 const SimdVariant kVariants[] = {
     {"avx2", SimdLevel::avx2, detail::vec_dot_avx2},
     {"avx512", SimdLevel::avx512, detail::vec_dot_avx512},
+    {"neon", SimdLevel::neon, detail::vec_dot_neon},
 };
 
 class QuantSimdKernel : public ::testing::TestWithParam<GgmlType> {
@@ -129,7 +130,7 @@ TEST_P(QuantSimdKernel, MatchesReferenceAtEverySupportedLevel) {
     if (cpu == SimdLevel::scalar) GTEST_SKIP() << "this CPU/build has no SIMD level";
     uint32_t seed = 1;
     for (const SimdVariant& variant : kVariants) {
-        if (variant.level > cpu) continue;
+        if (!detail::runs_kernels_of(cpu, variant.level)) continue;
         const VecDotFn kernel = variant.kernel(type);
         if (kernel == nullptr) continue;
         for (int64_t n : row_lengths(type)) {
@@ -156,6 +157,11 @@ TEST(QuantSimdVariants, RequiredVariantsExist) {
     for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q4_0, GgmlType::Q8_0,
                           GgmlType::Q4_K, GgmlType::Q6_K})
         EXPECT_NE(detail::vec_dot_avx512(type), nullptr) << type_name(type);
+#elif defined(__aarch64__)
+    EXPECT_EQ(detail::vec_dot_avx2(GgmlType::Q4_0), nullptr);
+    for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
+                          GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K})
+        EXPECT_NE(detail::vec_dot_neon(type), nullptr) << type_name(type);
 #else
     EXPECT_EQ(detail::vec_dot_avx2(GgmlType::Q4_0), nullptr);
     EXPECT_EQ(detail::cpu_simd_level(), SimdLevel::scalar);
@@ -226,8 +232,13 @@ TEST(QuantDispatch, DISABLED_CappedLevelMatchesEnvironment) {
     const SimdLevel cpu = detail::cpu_simd_level();
     const SimdLevel wanted = requested == "scalar" ? SimdLevel::scalar
                              : requested == "avx2" ? SimdLevel::avx2
+                             : requested == "neon" ? SimdLevel::neon
                                                    : SimdLevel::avx512;
-    EXPECT_EQ(detail::active_simd_level(), wanted < cpu ? wanted : cpu);
+    // The lower of the two within one architecture; across them, only scalar is shared.
+    const SimdLevel expected = detail::runs_kernels_of(cpu, wanted)   ? wanted
+                               : detail::runs_kernels_of(wanted, cpu) ? cpu
+                                                                      : SimdLevel::scalar;
+    EXPECT_EQ(detail::active_simd_level(), expected);
     if (wanted == SimdLevel::scalar) {
         EXPECT_EQ(vec_dot_kernel(GgmlType::Q4_0), vec_dot_reference(GgmlType::Q4_0));
     }
@@ -249,7 +260,7 @@ int run_self_with(const std::string& env) {
 }
 
 TEST(QuantDispatch, HonoursUmaSimdCap) {
-    for (const char* level : {"scalar", "avx2", "avx512"})
+    for (const char* level : {"scalar", "avx2", "avx512", "neon"})
         EXPECT_EQ(run_self_with(std::string("UMA_SIMD=") + level), 0) << level;
     // An unknown level is an error, not a silent fallback.
     EXPECT_NE(run_self_with("UMA_SIMD=sse9"), 0);

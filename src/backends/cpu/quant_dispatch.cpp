@@ -147,6 +147,8 @@ VecDotFn vec_dot_avx2(GgmlType weight_type) {
 
 VecDotFn vec_dot_for_level(GgmlType weight_type, SimdLevel level) {
     const VecDotFn reference = require_reference(weight_type);
+    if (runs_kernels_of(level, SimdLevel::neon))
+        if (const VecDotFn kernel = vec_dot_neon(weight_type)) return kernel;
     if (runs_kernels_of(level, SimdLevel::avx512))
         if (const VecDotFn kernel = vec_dot_avx512(weight_type)) return kernel;
     if (runs_kernels_of(level, SimdLevel::avx2))

@@ -41,9 +41,11 @@ SimdLevel cpu_simd_level();
 SimdLevel active_simd_level();
 
 // The kernels written for exactly one instruction set; nullptr where that set has no kernel for
-// the type (or the build is not for x86-64). Call them only when cpu_simd_level() allows.
+// the type (or the build is not for that architecture). Call them only when cpu_simd_level()
+// allows.
 VecDotFn vec_dot_avx2(GgmlType weight_type);
 VecDotFn vec_dot_avx512(GgmlType weight_type);
+VecDotFn vec_dot_neon(GgmlType weight_type);  // AArch64 with the dot-product instructions
 
 // The AVX2 kernels by family (quant_float_avx2.cpp, quant_legacy_avx2.cpp,
 // quant_kquants_avx2.cpp), combined by vec_dot_avx2.
