@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "models/golden_logits.h"
 #include "test_data.h"
 #include "uma/models/model.h"
 #include "uma/runtime/loaded_model.h"
@@ -16,58 +16,12 @@
 namespace uma {
 namespace {
 
-struct Tolerance {
-    double exact;
-    double ref;
-};
-
-// Tolerances from golden/logits/README.md. uma quantizes activations to 8 bits for quantized
-// weights, so quantized models get the "8-bit activations" row.
-Tolerance tolerance_for(const nlohmann::json& tensor_types) {
-    bool bf16 = false, quantized = false;
-    for (const auto& [type, count] : tensor_types.items()) {
-        if (type == "BF16") bf16 = true;
-        else if (type != "F32" && type != "F16") quantized = true;
-    }
-    if (quantized) return {4e-2, 4e-2};
-    if (bf16) return {1e-2, 1e-2};
-    return {1e-3, 1e-3};
-}
-
-std::vector<float> read_f32(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    in.seekg(0, std::ios::end);
-    std::vector<float> v(static_cast<size_t>(in.tellg()) / 4);
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-    return v;
-}
-
-struct Comparison {
-    double rel_max_err;
-    double argmax_agree;
-};
-
-Comparison compare(const std::vector<float>& ours, const std::vector<float>& oracle, int64_t vocab) {
-    double max_abs = 0, max_err = 0;
-    for (size_t i = 0; i < oracle.size(); ++i) {
-        max_abs = std::max(max_abs, double(std::abs(oracle[i])));
-        max_err = std::max(max_err, double(std::abs(ours[i] - oracle[i])));
-    }
-    const size_t rows = oracle.size() / static_cast<size_t>(vocab);
-    size_t agree = 0;
-    for (size_t r = 0; r < rows; ++r) {
-        std::span<const float> a(ours.data() + r * vocab, vocab), b(oracle.data() + r * vocab, vocab);
-        agree += argmax(a) == argmax(b);
-    }
-    return {max_err / max_abs, double(agree) / double(rows)};
-}
-
-nlohmann::json manifest() {
-    std::ifstream in(test::data_path("golden/logits/MANIFEST.json"));
-    return nlohmann::json::parse(in);
-}
+using test::compare;
+using test::Comparison;
+using test::manifest;
+using test::read_f32;
+using test::Tolerance;
+using test::tolerance_for;
 
 // The manifest describes MoE cases as e.g. "llama (mixture of experts)".
 bool supported(const std::string& description) {
