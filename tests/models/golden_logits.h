@@ -72,6 +72,16 @@ inline Comparison compare(const std::vector<float>& ours, const std::vector<floa
     return {max_err / max_abs, double(agree) / double(rows)};
 }
 
+// stories260K (../shared/README.md): the prompt "Once upon a time" with BOS, and the reference's
+// greedy continuation, 80 tokens including the prompt's four.
+inline const std::vector<int32_t> kStoriesPrompt = {1, 403, 407, 261, 378};
+inline const std::vector<int32_t> kStoriesContinuation = {
+    403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
+    401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385,
+    328, 432, 358, 394, 261, 370, 432, 352, 266, 268, 388, 426, 338, 391, 266, 267,
+    337, 335, 312, 432, 398, 312, 286, 267, 414, 270, 333, 415, 426, 13,  438, 310,
+    439, 419, 357, 336, 432, 313, 438, 310, 432, 278, 316, 439, 419, 298, 414, 267};
+
 inline nlohmann::json manifest() {
     std::ifstream in(data_path("golden/logits/MANIFEST.json"));
     return nlohmann::json::parse(in);

@@ -3,7 +3,6 @@
 // families without a golden case in ../shared (qwen3, qwen3moe, gemma3) and a second, independent
 // check for the others.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,7 +88,8 @@ TEST_P(Architecture, MatchesTheNaiveFloat64ForwardPass) {
         ArchCase c = make_case(GetParam());
         c.spec.seed = seed;
         test::TinyModel tiny(c.spec);
-        const auto path = std::filesystem::temp_directory_path() / ("uma_arch_" + c.name + "_" + std::to_string(::getpid()) + ".gguf");
+        const auto path = std::filesystem::temp_directory_path() /
+                          ("uma_arch_" + c.name + "_" + std::to_string(::getpid()) + ".gguf");
         tiny.writer().write(path.string());
         const std::vector<int32_t> tokens = {1, 17, 5, 33, 12, 7, 60, 2, 41, 41, 3, 9, 22};
         const std::vector<double> ref = tiny.reference_logits(tokens);
@@ -131,7 +131,8 @@ INSTANTIATE_TEST_SUITE_P(Families, Architecture,
 TEST(ArchitectureMoe, ActiveParametersCountOnlyTheUsedExperts) {
     ArchCase c = make_case("qwen3moe");
     test::TinyModel tiny(c.spec);
-    const auto path = std::filesystem::temp_directory_path() / ("uma_moe_params_" + std::to_string(::getpid()) + ".gguf");
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("uma_moe_params_" + std::to_string(::getpid()) + ".gguf");
     tiny.writer().write(path.string());
     auto model = load_model(path.string());
     const int64_t d = c.spec.n_embd, f = c.spec.n_ff_expert, layers = c.spec.n_layer;
@@ -152,7 +153,8 @@ TEST(SlidingWindowCache, RingBufferMatchesTheOracleWellPastTheWindow) {
     ArchCase c = make_case("gemma2");
     c.spec.window = 3;
     test::TinyModel tiny(c.spec);
-    const auto path = std::filesystem::temp_directory_path() / ("uma_swa_ring_" + std::to_string(::getpid()) + ".gguf");
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("uma_swa_ring_" + std::to_string(::getpid()) + ".gguf");
     tiny.writer().write(path.string());
     std::vector<int32_t> tokens;
     // More tokens than the ring holds (3 + 512 - 1 rows), so it wraps around.

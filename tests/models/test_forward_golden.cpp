@@ -57,14 +57,8 @@ TEST(GoldenForward, EveryCaseMatchesBothOracles) {
 
 TEST(GoldenForward, StoriesDecodesTheReferenceContinuationTokenByToken) {
     Loaded m = load(test::data_path("models/stories260K.gguf"));
-    // From ../shared/README.md: BOS and "Once upon a time", then greedy to 80 tokens.
-    const std::vector<TokenId> prompt = {1, 403, 407, 261, 378};
-    const std::vector<TokenId> expected = {
-        403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
-        401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385,
-        328, 432, 358, 394, 261, 370, 432, 352, 266, 268, 388, 426, 338, 391, 266, 267,
-        337, 335, 312, 432, 398, 312, 286, 267, 414, 270, 333, 415, 426, 13,  438, 310,
-        439, 419, 357, 336, 432, 313, 438, 310, 432, 278, 316, 439, 419, 298, 414, 267};
+    const std::vector<TokenId>& prompt = test::kStoriesPrompt;
+    const std::vector<TokenId>& expected = test::kStoriesContinuation;
     KvCache cache = m.model->make_cache(256, GgmlType::F16);
     std::vector<float> logits;
     m.model->forward(prompt, cache, *m.backend, logits, false);

@@ -72,15 +72,9 @@ TEST(GoldenLogits, EveryCaseOfASupportedArchitectureMatchesBothOracles) {
 
 TEST(GoldenLogits, StoriesGreedyContinuationIsIdenticalToTheReferences) {
     auto m = LoadedModel::load(test::data_path("models/stories260K.gguf").string(), 2);
-    // From ../shared/README.md: "Once upon a time", 80 tokens including the prompt.
-    const std::vector<TokenId> expected = {
-        403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
-        401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385,
-        328, 432, 358, 394, 261, 370, 432, 352, 266, 268, 388, 426, 338, 391, 266, 267,
-        337, 335, 312, 432, 398, 312, 286, 267, 414, 270, 333, 415, 426, 13,  438, 310,
-        439, 419, 357, 336, 432, 313, 438, 310, 432, 278, 316, 439, 419, 298, 414, 267};
+    const std::vector<TokenId>& expected = test::kStoriesContinuation;
     auto prompt = m.tokenizer->encode("Once upon a time", true, false);
-    ASSERT_EQ(prompt, (std::vector<TokenId>{1, 403, 407, 261, 378}));
+    ASSERT_EQ(prompt, test::kStoriesPrompt);
     Session session(*m.model, *m.tokenizer, *m.backend, 256);
     std::vector<TokenId> out(prompt.begin() + 1, prompt.end());
     std::span<const float> logits = session.feed(prompt);

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -78,17 +77,17 @@ TEST_P(LlamaFamily, MatchesANaiveFloat64ForwardPassOnSeveralSeeds) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Architectures, LlamaFamily,
-    ::testing::Values(FamilyCase{"llama", false, false, GgmlType::F32, 1e-4},
-                      FamilyCase{"llama", false, true, GgmlType::F16, 2e-3},
-                      FamilyCase{"qwen2", true, false, GgmlType::F32, 1e-4},
-                      FamilyCase{"qwen2", true, true, GgmlType::Q8_0, 4e-2},
-                      FamilyCase{"llama", false, false, GgmlType::Q4_K, 8e-2}),
-    [](const auto& info) {
-        return info.param.arch + (info.param.bias ? "_bias" : "") +
-               (info.param.tied ? "_tied" : "") + "_" + std::string(type_name(info.param.type));
-    });
+INSTANTIATE_TEST_SUITE_P(Architectures, LlamaFamily,
+                         ::testing::Values(FamilyCase{"llama", false, false, GgmlType::F32, 1e-4},
+                                           FamilyCase{"llama", false, true, GgmlType::F16, 2e-3},
+                                           FamilyCase{"qwen2", true, false, GgmlType::F32, 1e-4},
+                                           FamilyCase{"qwen2", true, true, GgmlType::Q8_0, 4e-2},
+                                           FamilyCase{"llama", false, false, GgmlType::Q4_K, 8e-2}),
+                         [](const auto& info) {
+                             return info.param.arch + (info.param.bias ? "_bias" : "") +
+                                    (info.param.tied ? "_tied" : "") + "_" +
+                                    std::string(type_name(info.param.type));
+                         });
 
 std::string load_error(const GgufWriter& w) {
     const std::string path = write_temp(w, "bad_model");

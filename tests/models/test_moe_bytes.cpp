@@ -11,7 +11,7 @@ namespace uma {
 namespace {
 
 class CountingBackend final : public Backend {
-public:
+  public:
     explicit CountingBackend(std::unique_ptr<Backend> inner) : inner_(std::move(inner)) {}
     size_t weight_bytes = 0;
 
@@ -25,20 +25,26 @@ public:
         weight_bytes += w.row_bytes;
         inner_->get_row(w, row, out);
     }
-    void rms_norm(const float* x, const float* w, int64_t r, int64_t d, float e, float* y) override {
+    void rms_norm(const float* x, const float* w, int64_t r, int64_t d, float e,
+                  float* y) override {
         inner_->rms_norm(x, w, r, d, e, y);
     }
-    void rope(float* x, int64_t n, int64_t h, int64_t d, const int32_t* p, const RopeParams& r) override {
+    void rope(float* x, int64_t n, int64_t h, int64_t d, const int32_t* p,
+              const RopeParams& r) override {
         inner_->rope(x, n, h, d, p, r);
     }
-    void swiglu(const float* g, const float* u, int64_t n, float* o) override { inner_->swiglu(g, u, n, o); }
-    void geglu(const float* g, const float* u, int64_t n, float* o) override { inner_->geglu(g, u, n, o); }
+    void swiglu(const float* g, const float* u, int64_t n, float* o) override {
+        inner_->swiglu(g, u, n, o);
+    }
+    void geglu(const float* g, const float* u, int64_t n, float* o) override {
+        inner_->geglu(g, u, n, o);
+    }
     void store_rows(const float* s, int64_t n, int64_t e, const KvView& d, int64_t f) override {
         inner_->store_rows(s, n, e, d, f);
     }
     void attention(const AttentionArgs& a) override { inner_->attention(a); }
 
-private:
+  private:
     std::unique_ptr<Backend> inner_;
 };
 
@@ -58,7 +64,8 @@ Measured decode_bytes_per_token(const std::string& relative) {
     backend.weight_bytes = 0;
     const int steps = 8;
     for (int i = 0; i < steps; ++i) {
-        const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        const int32_t next =
+            static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
         model->forward(std::span<const int32_t>(&next, 1), cache, backend, logits, false);
     }
     Measured m{backend.weight_bytes / steps, 0, model->weight_bytes()};
@@ -86,7 +93,8 @@ TEST(MoeDecode, ReadsOnlyTheChosenExperts) {
         EXPECT_EQ(m.per_token, expected) << file;
         EXPECT_LT(m.per_token, m.total_bytes) << file;
         std::printf("%s: %zu bytes read per decoded token, %zu bytes of weights (%.0f%%)\n", file,
-                    m.per_token, m.total_bytes, 100.0 * double(m.per_token) / double(m.total_bytes));
+                    m.per_token, m.total_bytes,
+                    100.0 * double(m.per_token) / double(m.total_bytes));
     }
 }
 
