@@ -2,7 +2,8 @@
 // their ratio, plus uma's share of the machine's measured read bandwidth.
 //
 // usage: node compare.mjs [--uma PATH] [--llama-bench PATH] [-p 512] [-n 128] [-t 2] [-r 3]
-//                         [--remeasure-bandwidth] MODEL.gguf...
+//                         [-d 0] [--remeasure-bandwidth] MODEL.gguf...
+//   -d N: the tests at depth N (after N tokens of context), as uma bench -d.
 //   --remeasure-bandwidth: measure the machine's read bandwidth again before each model (uma keeps
 //   the best value it has ever seen: the share is against the machine at its fastest).
 //   llama.cpp is node-llama-cpp's prebuilt CPU build (npm install here first, with
@@ -13,7 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const options = { uma: null, llamaBench: null, prompt: 512, gen: 128, threads: 2, reps: 3, remeasure: false, models: [] };
+const options = { uma: null, llamaBench: null, prompt: 512, gen: 128, threads: 2, reps: 3, depth: 0, remeasure: false, models: [] };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; ++i) {
     const arg = argv[i];
@@ -23,12 +24,13 @@ for (let i = 0; i < argv.length; ++i) {
     else if (arg === "-n") options.gen = Number(argv[++i]);
     else if (arg === "-t") options.threads = Number(argv[++i]);
     else if (arg === "-r") options.reps = Number(argv[++i]);
+    else if (arg === "-d") options.depth = Number(argv[++i]);
     else if (arg === "--remeasure-bandwidth") options.remeasure = true;
     else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}`);
     else options.models.push(arg);
 }
 if (options.models.length === 0) {
-    console.error("usage: node compare.mjs [--uma PATH] [--llama-bench PATH] [-p 512] [-n 128] [-t 2] [-r 3] [--remeasure-bandwidth] MODEL.gguf...");
+    console.error("usage: node compare.mjs [--uma PATH] [--llama-bench PATH] [-p 512] [-n 128] [-t 2] [-r 3] [-d 0] [--remeasure-bandwidth] MODEL.gguf...");
     process.exit(2);
 }
 options.uma ??= [join(here, "..", "build", "uma")].find(existsSync);
@@ -36,7 +38,7 @@ if (!options.uma) throw new Error("no uma binary found: build it or pass --uma P
 
 const jsonLines = (text) => text.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l));
 const common = ["-p", String(options.prompt), "-n", String(options.gen), "-t", String(options.threads),
-                "-r", String(options.reps)];
+                "-r", String(options.reps), ...(options.depth > 0 ? ["-d", String(options.depth)] : [])];
 const run = (command, args) => execFileSync(command, args, { encoding: "utf8", maxBuffer: 1 << 26,
                                                              stdio: ["ignore", "pipe", "inherit"] });
 
@@ -47,9 +49,9 @@ function umaBench(model) {
 
 function llamaBench(model) {
     if (options.llamaBench) {
-        // llama-bench's own JSON lines: avg_ts / stddev_ts, n_prompt / n_gen.
+        // llama-bench's own JSON lines: avg_ts / stddev_ts, n_prompt / n_gen, n_depth.
         return jsonLines(run(options.llamaBench, ["-m", model, ...common, "-o", "jsonl"])).map((r) => ({
-            test: r.n_prompt > 0 ? `pp${r.n_prompt}` : `tg${r.n_gen}`,
+            test: (r.n_prompt > 0 ? `pp${r.n_prompt}` : `tg${r.n_gen}`) + (r.n_depth > 0 ? `@d${r.n_depth}` : ""),
             tokens_per_second: r.avg_ts, stddev: r.stddev_ts,
         }));
     }

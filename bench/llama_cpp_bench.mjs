@@ -1,19 +1,20 @@
 // Measures llama.cpp (through node-llama-cpp's prebuilt CPU binaries) the way `uma bench` measures
 // uma: prompt processing of random tokens in batches of 512, then greedy generation one token at a
-// time, each repeated; prints one JSON object per line and test with uma bench's keys.
+// time, each repeated; prints one JSON object per line and test with uma bench's keys. With -d, each
+// repetition first fills the context with that many tokens (untimed), as uma bench -d does.
 //
-// usage: node llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3]
+// usage: node llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3] [-d 0]
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 
 function parseArgs(argv) {
-    const options = { model: null, prompt: 512, gen: 128, threads: 2, reps: 3 };
-    const names = { "-p": "prompt", "-n": "gen", "-t": "threads", "-r": "reps" };
+    const options = { model: null, prompt: 512, gen: 128, threads: 2, reps: 3, depth: 0 };
+    const names = { "-p": "prompt", "-n": "gen", "-t": "threads", "-r": "reps", "-d": "depth" };
     for (let i = 0; i < argv.length; ++i) {
         if (names[argv[i]]) options[names[argv[i]]] = Number(argv[++i]);
         else if (!options.model) options.model = argv[i];
         else throw new Error(`unexpected argument '${argv[i]}'`);
     }
-    if (!options.model) throw new Error("usage: node llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3]");
+    if (!options.model) throw new Error("usage: node llama_cpp_bench.mjs MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3] [-d 0]");
     return options;
 }
 
@@ -43,7 +44,7 @@ const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLev
                                maxThreads: options.threads });
 const model = await llama.loadModel({ modelPath: options.model, gpuLayers: 0, useMmap: true });
 const context = await model.createContext({
-    contextSize: options.prompt + options.gen + 16,
+    contextSize: options.depth + options.prompt + options.gen + 16,
     batchSize: 512,
     threads: { ideal: options.threads, min: options.threads },
 });
@@ -52,6 +53,14 @@ textTokens = model.tokenize(
     "Once upon a time, in a quiet village between the mountains and the sea, there lived a " +
     "clockmaker who repaired every clock in town except his own, which always ran five minutes " +
     "late because he liked having a little more time than everyone else.");
+
+// The context before each timed part: cleared, then `depth` tokens evaluated (untimed).
+async function startAtDepth(seed) {
+    await sequence.clearHistory();
+    if (options.depth > 0)
+        await sequence.evaluateWithoutGeneratingNewTokens(randomTokens(options.depth, seed));
+}
+const suffix = options.depth > 0 ? `@d${options.depth}` : "";
 
 const results = [];
 const report = (test, nPrompt, nGen, samples) => {
@@ -70,18 +79,18 @@ await sequence.clearHistory();
 if (options.prompt > 0) {
     const samples = [];
     for (let rep = 0; rep < options.reps; ++rep) {
-        await sequence.clearHistory();
+        await startAtDepth(300 + rep);
         const tokens = randomTokens(options.prompt, 100 + rep);
         const start = process.hrtime.bigint();
         await sequence.evaluateWithoutGeneratingNewTokens(tokens);
         samples.push(options.prompt / (Number(process.hrtime.bigint() - start) / 1e9));
     }
-    report(`pp${options.prompt}`, options.prompt, 0, samples);
+    report(`pp${options.prompt}${suffix}`, options.prompt, 0, samples);
 }
 if (options.gen > 0) {
     const samples = [];
     for (let rep = 0; rep < options.reps; ++rep) {
-        await sequence.clearHistory();
+        await startAtDepth(400 + rep);
         let generated = 0;
         const start = process.hrtime.bigint();
         // Greedy: every generated token is fed back, one evaluation per token.
@@ -92,7 +101,7 @@ if (options.gen > 0) {
         }
         samples.push(generated / (Number(process.hrtime.bigint() - start) / 1e9));
     }
-    report(`tg${options.gen}`, 0, options.gen, samples);
+    report(`tg${options.gen}${suffix}`, 0, options.gen, samples);
 }
 await context.dispose();
 await model.dispose();

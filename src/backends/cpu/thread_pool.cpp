@@ -13,9 +13,13 @@
 namespace uma::cpu {
 namespace {
 
+// The spin-wait hint: it tells the core that this loop only waits (AArch64's yield is the
+// counterpart of x86's pause; a system call per spin would slow every wake-up).
 inline void cpu_relax() {
 #if defined(__x86_64__)
     _mm_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
 #else
     std::this_thread::yield();
 #endif
