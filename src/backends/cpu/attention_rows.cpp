@@ -68,14 +68,7 @@ const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel 
         if (const AttentionRowKernels* k = attention_row_kernels_avx512(cache_type)) return k;
     if (runs_kernels_of(level, SimdLevel::avx2))
         if (const AttentionRowKernels* k = attention_row_kernels_avx2(cache_type)) return k;
-    switch (cache_type) {
-        case GgmlType::F32:
-            return &kF32;
-        case GgmlType::F16:
-            return &kF16;
-        default:
-            return nullptr;
-    }
+    return by_cache_type(cache_type, kF32, kF16);
 }
 
 }  // namespace uma::cpu::detail

@@ -50,6 +50,20 @@ struct AttentionRowKernels {
                          int64_t out_stride);
 };
 
+// Of one instruction set's two kernel sets, the one for a cache of this type (F32 or F16); nullptr
+// for other types.
+inline const AttentionRowKernels* by_cache_type(GgmlType cache_type, const AttentionRowKernels& f32,
+                                                const AttentionRowKernels& f16) {
+    switch (cache_type) {
+        case GgmlType::F32:
+            return &f32;
+        case GgmlType::F16:
+            return &f16;
+        default:
+            return nullptr;
+    }
+}
+
 // For a cache of this type (F16 or F32) at the given level; nullptr for other types.
 const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel level);
 // Per instruction set (nullptr where the build has none), for the dispatcher and the tests.

@@ -123,14 +123,7 @@ constexpr AttentionRowKernels kF16{scores<uint16_t>, max, exp_sum, weighted_sum<
 }  // namespace
 
 const AttentionRowKernels* attention_row_kernels_neon(GgmlType cache_type) {
-    switch (cache_type) {
-        case GgmlType::F32:
-            return &kF32;
-        case GgmlType::F16:
-            return &kF16;
-        default:
-            return nullptr;
-    }
+    return by_cache_type(cache_type, kF32, kF16);
 }
 
 }  // namespace uma::cpu::detail
