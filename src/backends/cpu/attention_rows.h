@@ -4,6 +4,7 @@
 // is read once for the whole group.
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "backends/cpu/quant_formats.h"
 #include "uma/core/ggml_type.h"
@@ -66,6 +67,15 @@ inline const AttentionRowKernels* by_cache_type(GgmlType cache_type, const Atten
 
 // For a cache of this type (F16 or F32) at the given level; nullptr for other types.
 const AttentionRowKernels* attention_row_kernels(GgmlType cache_type, SimdLevel level);
+
+// The scalar kernels for a cache of elements T (float: F32, uint16_t: F16), to which the vector
+// kernels leave the head dimensions they do not cover.
+template <class T>
+const AttentionRowKernels& scalar_row_kernels() {
+    return *attention_row_kernels(std::is_same_v<T, float> ? GgmlType::F32 : GgmlType::F16,
+                                  SimdLevel::scalar);
+}
+
 // Per instruction set (nullptr where the build has none), for the dispatcher and the tests.
 const AttentionRowKernels* attention_row_kernels_avx2(GgmlType cache_type);
 const AttentionRowKernels* attention_row_kernels_avx512(GgmlType cache_type);

@@ -24,13 +24,6 @@ inline __m256 load(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Head dimensions the vector loops do not cover go to the scalar kernels.
-template <class T>
-const AttentionRowKernels& scalar_kernels() {
-    return *attention_row_kernels(std::is_same_v<T, float> ? GgmlType::F32 : GgmlType::F16,
-                                  SimdLevel::scalar);
-}
-
 inline float sum1(__m256 a) {
     const __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -166,7 +159,7 @@ template <class T>
 void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
             int64_t dim, float* out, int64_t out_stride) {
     if (dim % 8 != 0)
-        return scalar_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
+        return scalar_row_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
     if (heads >= kTransposeFromRows) switch (dim) {
             case 64:
                 return scores_transposed<T, 64>(keys, n, q, q_stride, heads, out, out_stride);
@@ -256,8 +249,8 @@ template <class T>
 void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int64_t weight_stride,
                   int heads, int64_t dim, float* out, int64_t out_stride) {
     if (dim % 8 != 0)
-        return scalar_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim, out,
-                                                out_stride);
+        return scalar_row_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim,
+                                                    out, out_stride);
     int h = 0;
     for (; h + 4 <= heads; h += 4)
         weighted_heads<T, 4>(values, n, weights + h * weight_stride, weight_stride, dim,

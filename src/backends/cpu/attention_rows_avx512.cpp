@@ -25,13 +25,6 @@ inline __m512 load(const uint16_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// Head dimensions the vector loops do not cover go to the scalar kernels.
-template <class T>
-const AttentionRowKernels& scalar_kernels() {
-    return *attention_row_kernels(std::is_same_v<T, float> ? GgmlType::F32 : GgmlType::F16,
-                                  SimdLevel::scalar);
-}
-
 // The four horizontal sums of a0..a3, in lanes 0..3.
 inline __m128 sum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
     const auto halves = [](__m512 a) {
@@ -192,7 +185,8 @@ void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, 
         case 256:
             return scores_dim<T, 16>(keys, n, q, q_stride, heads, out, out_stride);
         default:
-            return scalar_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
+            return scalar_row_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out,
+                                                  out_stride);
     }
 }
 
@@ -271,8 +265,8 @@ template <class T>
 void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int64_t weight_stride,
                   int heads, int64_t dim, float* out, int64_t out_stride) {
     if (dim % 16 != 0)
-        return scalar_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim, out,
-                                                out_stride);
+        return scalar_row_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim,
+                                                    out, out_stride);
     int h = 0;
     for (; h + 4 <= heads; h += 4)
         weighted_heads<T, 4>(values, n, weights + h * weight_stride, weight_stride, dim,

@@ -28,16 +28,10 @@ inline void load_row(const uint16_t* row, int64_t dim, float* out) {
 }
 
 template <class T>
-const AttentionRowKernels& scalar_kernels() {
-    return *attention_row_kernels(std::is_same_v<T, float> ? GgmlType::F32 : GgmlType::F16,
-                                  SimdLevel::scalar);
-}
-
-template <class T>
 void scores(const CacheRows& keys, int64_t n, const float* q, int64_t q_stride, int heads,
             int64_t dim, float* out, int64_t out_stride) {
     if (dim % 4 != 0 || dim > kMaxDim)
-        return scalar_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
+        return scalar_row_kernels<T>().scores(keys, n, q, q_stride, heads, dim, out, out_stride);
     alignas(16) float k[4][kMaxDim];
     int64_t j = 0;
     for (; j + 4 <= n; j += 4) {
@@ -101,8 +95,8 @@ template <class T>
 void weighted_sum(const CacheRows& values, int64_t n, const float* weights, int64_t weight_stride,
                   int heads, int64_t dim, float* out, int64_t out_stride) {
     if (dim % 4 != 0 || dim > kMaxDim)
-        return scalar_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim, out,
-                                                out_stride);
+        return scalar_row_kernels<T>().weighted_sum(values, n, weights, weight_stride, heads, dim,
+                                                    out, out_stride);
     for (int h = 0; h < heads; ++h)
         std::fill(out + h * out_stride, out + h * out_stride + dim, 0.0f);
     alignas(16) float v[kMaxDim];

@@ -487,38 +487,37 @@ SuperBlockSums iq4_xs_sums(const IQ4_XSSuperBlock& w, int r, const ActBlockK& a)
     return sums;
 }
 
-// The blocks of 32: activations per 32 columns with the bias -kZeroPoint * sum(a).
-template <GgmlType Type, const Block32Layout& Layout, auto pack_tile, int kZeroPoint, auto quant>
+// The blocks of 32: activations per 32 columns with the bias -(zero point) * sum(a).
+template <GgmlType Type, const Block32Layout& Layout, auto pack_tile, auto quant>
 constexpr PackedFormat kBlock32Format{Type,
                                       Layout.group* kBlock,
                                       block32_tile_bytes<Layout>,
                                       pack_tile,
                                       block32_activation_bytes,
-                                      quantize_block32_activation<kZeroPoint>,
+                                      quantize_block32_activation<block32_zero_point(Type)>,
                                       block32_gemm_reference<Layout, quant>};
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kQ4_0Format =
-    &kBlock32Format<GgmlType::Q4_0, Layout, nibble_block32_pack_tile<BlockQ4_0, Layout>, 8,
+    &kBlock32Format<GgmlType::Q4_0, Layout, nibble_block32_pack_tile<BlockQ4_0, Layout>,
                     q4_0_quant>;
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kQ8_0Format =
-    &kBlock32Format<GgmlType::Q8_0, Layout, q8_0_pack_tile<Layout>, 128, q8_0_quant>;
-// Q4_1 and Q5_1: activations whose bias is their sum (a zero point of -1).
+    &kBlock32Format<GgmlType::Q8_0, Layout, q8_0_pack_tile<Layout>, q8_0_quant>;
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kQ4_1Format =
-    &kBlock32Format<GgmlType::Q4_1, Layout, nibble_block32_pack_tile<BlockQ4_1, Layout>, -1,
+    &kBlock32Format<GgmlType::Q4_1, Layout, nibble_block32_pack_tile<BlockQ4_1, Layout>,
                     q4_0_quant>;
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kQ5_0Format =
-    &kBlock32Format<GgmlType::Q5_0, Layout, nibble_block32_pack_tile<BlockQ5_0, Layout>, 16,
+    &kBlock32Format<GgmlType::Q5_0, Layout, nibble_block32_pack_tile<BlockQ5_0, Layout>,
                     five_bit_quant>;
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kQ5_1Format =
-    &kBlock32Format<GgmlType::Q5_1, Layout, nibble_block32_pack_tile<BlockQ5_1, Layout>, -1,
+    &kBlock32Format<GgmlType::Q5_1, Layout, nibble_block32_pack_tile<BlockQ5_1, Layout>,
                     five_bit_quant>;
 template <const Block32Layout& Layout>
 constexpr const PackedFormat* kIQ4_NLFormat =
-    &kBlock32Format<GgmlType::IQ4_NL, Layout, nibble_block32_pack_tile<BlockIQ4_NL, Layout>, 128,
+    &kBlock32Format<GgmlType::IQ4_NL, Layout, nibble_block32_pack_tile<BlockIQ4_NL, Layout>,
                     iq4_nl_quant>;
 // The super-block formats: K-quant activations, the layout's super-block per 256 columns.
 template <GgmlType Type, class SuperBlock, auto pack_tile, auto sums_of>

@@ -613,34 +613,40 @@ void quantize_k(const float* x, int64_t cols, uint8_t* out) {
     }
 }
 
+// A blocks-of-32 format's kernels: the product, and activations with the format's zero point.
+template <class Blocks, GgmlType Type>
+constexpr PackedKernels block32_kernels() {
+    return {block32_gemm<Blocks>, quantize_block32<block32_zero_point(Type)>};
+}
+
 }  // namespace
 
 PackedKernels packed_kernels_avx512(GgmlType type, Grouping grouping) {
     if (grouping == Grouping::wide) {
         switch (type) {
             case GgmlType::IQ4_NL:
-                return {block32_gemm<IQ4_NLWideBlocks>, quantize_block32<128>};
+                return block32_kernels<IQ4_NLWideBlocks, GgmlType::IQ4_NL>();
             case GgmlType::Q4_1:
-                return {block32_gemm<Q4_1WideBlocks>, quantize_block32<-1>};
+                return block32_kernels<Q4_1WideBlocks, GgmlType::Q4_1>();
             case GgmlType::Q5_1:
-                return {block32_gemm<Q5_1WideBlocks>, quantize_block32<-1>};
+                return block32_kernels<Q5_1WideBlocks, GgmlType::Q5_1>();
             default:
                 return {};
         }
     }
     switch (type) {
         case GgmlType::Q4_0:
-            return {block32_gemm<Q4_0Blocks>, quantize_block32<8>};
+            return block32_kernels<Q4_0Blocks, GgmlType::Q4_0>();
         case GgmlType::Q8_0:
-            return {block32_gemm<Q8_0Blocks>, quantize_block32<128>};
+            return block32_kernels<Q8_0Blocks, GgmlType::Q8_0>();
         case GgmlType::IQ4_NL:
-            return {block32_gemm<IQ4_NLBlocks>, quantize_block32<128>};
+            return block32_kernels<IQ4_NLBlocks, GgmlType::IQ4_NL>();
         case GgmlType::Q4_1:
-            return {block32_gemm<Q4_1Blocks>, quantize_block32<-1>};
+            return block32_kernels<Q4_1Blocks, GgmlType::Q4_1>();
         case GgmlType::Q5_0:
-            return {block32_gemm<Q5_0Blocks>, quantize_block32<16>};
+            return block32_kernels<Q5_0Blocks, GgmlType::Q5_0>();
         case GgmlType::Q5_1:
-            return {block32_gemm<Q5_1Blocks>, quantize_block32<-1>};
+            return block32_kernels<Q5_1Blocks, GgmlType::Q5_1>();
         case GgmlType::Q4_K:
             return {k_gemm<Q4_KBlocks>, quantize_k};
         case GgmlType::Q5_K:

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "uma/core/ggml_type.h"
+
 namespace uma::cpu::detail::packed {
 
 constexpr int kRows = 16;
@@ -26,6 +28,23 @@ struct ActBlock32 {
     int32_t bias;
 };
 static_assert(sizeof(ActBlock32) == 40);
+
+// The weights' zero point that a block-of-32 format's activations carry: Q4_0's 8, Q5_0's 16,
+// 128 for Q8_0's stored q + 128 and IQ4_NL's table entries + 128 (see the layouts below), and -1
+// for Q4_1 and Q5_1, whose bias is then sum(a) for their mins to multiply.
+constexpr int block32_zero_point(GgmlType type) {
+    switch (type) {
+        case GgmlType::Q4_0:
+            return 8;
+        case GgmlType::Q5_0:
+            return 16;
+        case GgmlType::Q8_0:
+        case GgmlType::IQ4_NL:
+            return 128;
+        default:  // Q4_1, Q5_1
+            return -1;
+    }
+}
 
 // The first of a K activation block's kSuperBlock values whose magnitude is `amax`, with its sign:
 // the value that maps to -127 (the SIMD quantizers find amax with vector max, then this one).
