@@ -10,7 +10,6 @@
 #if defined(__x86_64__)
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
 #include "backends/cpu/avx512_intrinsics.h"
 #include "backends/cpu/simd_math_avx512.h"

@@ -9,7 +9,6 @@
 #include <arm_neon.h>
 
 #include <algorithm>
-#include <type_traits>
 
 #include "backends/cpu/simd_math_neon.h"
 
